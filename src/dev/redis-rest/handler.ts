@@ -1,0 +1,224 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { RedisUnreachableError } from "../errors.js";
+import { isReplyError, type Outcome, type RedisBridge } from "./bridge.js";
+import { parseCommand, parseCommandList, parseJsonBody, type RedisArg, type RedisCommand } from "./commands.js";
+import { encodeError, encodeResult } from "./encode.js";
+import { checkToken, readBody, sendJson } from "./http.js";
+import { CommandRefusedError, placeCommand, type Placement } from "./policy.js";
+import { RestRequestError } from "./request-error.js";
+
+/** Counters of what a Redis REST server has served. */
+export interface RedisRestStats {
+  /** HTTP requests received, whatever their outcome. */
+  requests: number;
+  /** Redis commands sent (a pipeline or transaction counts each of its commands). */
+  commands: number;
+  /** `/pipeline` requests that reached Redis. */
+  pipelines: number;
+  /** `/multi-exec` requests that reached Redis. */
+  transactions: number;
+}
+
+/** What the request handler needs. */
+export interface HandlerContext {
+  readonly bridge: RedisBridge;
+  readonly token: string;
+  readonly maxBodyBytes: number;
+  readonly stats: RedisRestStats;
+  /** Lowercase names of the commands the `/<command>/<arg>...` path form accepts. */
+  readonly pathCommands: ReadonlySet<string>;
+}
+
+const WELCOME = JSON.stringify({
+  result:
+    "next-cacheback dev: Upstash Redis REST server. POST a command as a JSON array to /, or an array of them to /pipeline or /multi-exec.",
+});
+
+function wantsBase64(req: IncomingMessage): boolean {
+  const encoding = req.headers["upstash-encoding"];
+  return typeof encoding === "string" && encoding.toLowerCase() === "base64";
+}
+
+function methodNotAllowed(res: ServerResponse, allow: string, method: string, path: string): void {
+  sendJson(res, 405, encodeError(`Method ${method} is not allowed on ${path}: use ${allow.replace(", ", " or ")}`), {
+    allow,
+  });
+}
+
+function fail(res: ServerResponse, error: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (error instanceof RestRequestError) {
+    sendJson(res, error.status, encodeError(error.message), error.status === 413 ? { connection: "close" } : undefined);
+  } else if (error instanceof CommandRefusedError || isReplyError(error)) {
+    sendJson(res, 400, encodeError(error.message));
+  } else if (error instanceof RedisUnreachableError) {
+    sendJson(res, 500, encodeError(error.message));
+  } else {
+    const message = error instanceof Error ? error.message : String(error);
+    sendJson(res, 500, encodeError(`Internal error of the Redis REST server: ${message}`));
+  }
+}
+
+function authorize(ctx: HandlerContext, req: IncomingMessage, res: ServerResponse, query: string | undefined): boolean {
+  const problem = checkToken(req, query, ctx.token);
+  if (problem === undefined) return true;
+  sendJson(res, 401, encodeError(problem), { "www-authenticate": "Bearer" });
+  return false;
+}
+
+async function serveCommand(ctx: HandlerContext, req: IncomingMessage, res: ServerResponse, command: RedisCommand): Promise<void> {
+  const placement = placeCommand(command, false);
+  const ready = ctx.bridge.whenReady();
+  if (ready !== undefined) await ready;
+  ctx.stats.commands++;
+  const reply = await ctx.bridge.run(command, placement);
+  sendJson(res, 200, encodeResult(reply, wantsBase64(req)));
+}
+
+function encodeOutcomes(outcomes: readonly Outcome[], base64: boolean): string {
+  let out = "[";
+  for (let i = 0; i < outcomes.length; i++) {
+    const outcome = outcomes[i] as Outcome;
+    if (i > 0) out += ",";
+    out += outcome.error !== undefined ? encodeError(outcome.error) : encodeResult(outcome.reply, base64);
+  }
+  return out + "]";
+}
+
+async function servePipeline(ctx: HandlerContext, req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
+  const commands = parseCommandList(parseJsonBody(body));
+  let placement: Placement = "shared";
+  let sent = 0;
+  const entries = commands.map((command): RedisCommand | Error => {
+    try {
+      if (placeCommand(command, false) === "dedicated") placement = "dedicated";
+      sent++;
+      return command;
+    } catch (error) {
+      if (error instanceof CommandRefusedError) return error;
+      throw error;
+    }
+  });
+  const ready = ctx.bridge.whenReady();
+  if (ready !== undefined) await ready;
+  ctx.stats.pipelines++;
+  ctx.stats.commands += sent;
+  const outcomes = await ctx.bridge.pipeline(entries, placement);
+  sendJson(res, 200, encodeOutcomes(outcomes, wantsBase64(req)));
+}
+
+async function serveTransaction(ctx: HandlerContext, req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
+  const commands = parseCommandList(parseJsonBody(body));
+  for (let i = 0; i < commands.length; i++) {
+    try {
+      placeCommand(commands[i] as RedisCommand, true);
+    } catch (error) {
+      if (error instanceof CommandRefusedError) throw new CommandRefusedError(`Command ${i + 1}: ${error.message}`);
+      throw error;
+    }
+  }
+  const ready = ctx.bridge.whenReady();
+  if (ready !== undefined) await ready;
+  ctx.stats.transactions++;
+  ctx.stats.commands += commands.length;
+  const outcomes = await ctx.bridge.transaction(commands);
+  sendJson(res, 200, encodeOutcomes(outcomes, wantsBase64(req)));
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new RestRequestError(400, `The path segment '${segment}' is not valid percent-encoding`);
+  }
+}
+
+async function servePathForm(
+  ctx: HandlerContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  query: string | undefined,
+): Promise<void> {
+  const segments = path.slice(1).split("/");
+  if (segments.length > 1 && segments[segments.length - 1] === "") segments.pop();
+  let name: string;
+  try {
+    name = decodeURIComponent(segments[0] as string);
+  } catch {
+    name = "";
+  }
+  if (!ctx.pathCommands.has(name.toLowerCase())) {
+    sendJson(
+      res,
+      404,
+      encodeError(`Not found: ${path}. POST a command to /, a list of commands to /pipeline or /multi-exec.`),
+    );
+    return;
+  }
+  const method = req.method ?? "GET";
+  if (method !== "GET" && method !== "POST") {
+    methodNotAllowed(res, "GET, POST", method, path);
+    return;
+  }
+  if (!authorize(ctx, req, res, query)) return;
+  const args: RedisArg[] = segments.slice(1).map(decodeSegment);
+  if (method === "POST") {
+    const body = await readBody(req, ctx.maxBodyBytes);
+    if (body.length > 0) args.push(body);
+  }
+  await serveCommand(ctx, req, res, { name, args });
+}
+
+async function route(ctx: HandlerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = req.url ?? "/";
+  const mark = url.indexOf("?");
+  const path = mark === -1 ? url : url.slice(0, mark);
+  const query = mark === -1 ? undefined : url.slice(mark + 1);
+  const method = req.method ?? "GET";
+  switch (path) {
+    case "/":
+      if (method === "POST") {
+        if (!authorize(ctx, req, res, query)) return;
+        const body = await readBody(req, ctx.maxBodyBytes);
+        await serveCommand(ctx, req, res, parseCommand(parseJsonBody(body)));
+      } else if (method === "GET" || method === "HEAD") {
+        sendJson(res, 200, WELCOME);
+      } else {
+        methodNotAllowed(res, "GET, POST", method, path);
+      }
+      return;
+    case "/pipeline":
+    case "/multi-exec": {
+      if (method !== "POST") {
+        methodNotAllowed(res, "POST", method, path);
+        return;
+      }
+      if (!authorize(ctx, req, res, query)) return;
+      const body = await readBody(req, ctx.maxBodyBytes);
+      if (path === "/pipeline") await servePipeline(ctx, req, res, body);
+      else await serveTransaction(ctx, req, res, body);
+      return;
+    }
+    case "/healthz":
+      if (method === "GET" || method === "HEAD") {
+        sendJson(res, 200, JSON.stringify({ status: "ok", redis: ctx.bridge.state }));
+      } else {
+        methodNotAllowed(res, "GET", method, path);
+      }
+      return;
+    default:
+      await servePathForm(ctx, req, res, path, query);
+  }
+}
+
+/** The `node:http` request listener of the Redis REST server. Never throws; every failure is an HTTP answer. */
+export function createRequestHandler(ctx: HandlerContext): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    ctx.stats.requests++;
+    route(ctx, req, res).catch((error: unknown) => fail(res, error));
+  };
+}
