@@ -166,6 +166,23 @@ function destinationFrom(rawPathAndQuery: string): string {
   return rawPathAndQuery;
 }
 
+function decodeId(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new HttpError(404, `not found: "${raw}" is not a valid id`);
+  }
+}
+
+/** The origin-form target of a request: an absolute-form target (`http://host/path`) loses its scheme and host. */
+function requestTarget(raw: string | undefined): string {
+  const target = raw ?? "/";
+  const absolute = /^https?:\/\/[^/?]*/i.exec(target);
+  if (!absolute) return target;
+  const rest = target.slice(absolute[0].length);
+  return rest.startsWith("/") ? rest : `/${rest}`;
+}
+
 function methodNotAllowed(allowed: string[]): HttpError {
   return new HttpError(405, `method not allowed: use ${allowed.join(" or ")}`, { Allow: allowed.join(", ") });
 }
@@ -316,7 +333,7 @@ export async function startQStashServer(options: QStashServerOptions = {}): Prom
     const messageMatch = /^\/v2\/messages\/([^/]+)$/.exec(path);
     if (messageMatch) {
       requireMethod(req, ["GET", "DELETE"]);
-      const id = decodeURIComponent(messageMatch[1] as string);
+      const id = decodeId(messageMatch[1] as string);
       const record = engine.message(id);
       if (!record) throw new HttpError(404, `message ${id} not found (it may have been dropped from the log)`);
       if (method === "GET") {
@@ -331,7 +348,7 @@ export async function startQStashServer(options: QStashServerOptions = {}): Prom
     const dlqMatch = /^\/v2\/dlq\/([^/]+)$/.exec(path);
     if (dlqMatch) {
       requireMethod(req, ["GET", "DELETE"]);
-      const id = decodeURIComponent(dlqMatch[1] as string);
+      const id = decodeId(dlqMatch[1] as string);
       const record = engine.deadLetters().find((letter) => letter.dlqId === id || letter.messageId === id);
       if (!record) throw new HttpError(404, `dead letter ${id} not found`);
       if (method === "GET") sendJson(res, 200, messageView(record));
@@ -345,7 +362,7 @@ export async function startQStashServer(options: QStashServerOptions = {}): Prom
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const raw = req.url ?? "/";
+    const raw = requestTarget(req.url);
     const queryAt = raw.indexOf("?");
     const path = queryAt === -1 ? raw : raw.slice(0, queryAt);
     const query = queryAt === -1 ? "" : raw.slice(queryAt);

@@ -137,7 +137,7 @@ export function validateDestination(destination: string): string {
     url = new URL(destination);
   } catch {
     throw new QStashPublishError(
-      `invalid destination url "${destination}": publish to an absolute URL such as http://localhost:3000/api/cacheback`,
+      `invalid destination url "${destination}": publish to an absolute URL such as http://localhost:3000/api/cacheback (URL groups and queues are not supported locally)`,
     );
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {

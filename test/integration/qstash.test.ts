@@ -329,6 +329,16 @@ describe("delays, batch, cancel and the log", () => {
     expect(one.body).toBe("second");
   });
 
+  it("accepts a destination sent percent-encoded as a whole, decoding it once", async () => {
+    const path = hook("encoded");
+    const destination = `${receiver.url}${path}?q=a%2Fb`;
+    const response = await api(`/v2/publish/${encodeURIComponent(destination)}`, { method: "POST", body: "enc" });
+    expect(response.status).toBe(201);
+    expect(((await response.json()) as { url: string }).url).toBe(destination);
+    const [request] = await waitFor("one delivery", () => (receiver.requests(path).length ? receiver.requests(path) : false));
+    expect(request!.url).toBe(`${path}?q=a%2Fb`);
+  });
+
   it("delivers to a destination with a query string, percent-escapes and // exactly as published", async () => {
     const path = hook("exact");
     const destination = `${receiver.url}${path}//a%20b/caf%C3%A9?x=1&y=%2F&z=a+b`;
@@ -403,6 +413,8 @@ describe("the HTTP surface", () => {
 
     const unknownMessage = await api("/v2/messages/msg_nope");
     expect(unknownMessage.status).toBe(404);
+    const malformedId = await api("/v2/messages/%E0%A4%A");
+    expect(malformedId.status).toBe(404);
 
     await server.engine.idle();
     expect(receiver.requests(hook("bad"))).toHaveLength(0);
