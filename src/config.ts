@@ -1,0 +1,98 @@
+import type { Client } from "@upstash/qstash";
+import type { Redis } from "@upstash/redis";
+import type { RefreshOptions } from "./options.js";
+import type { RefreshQueue } from "./queues/types.js";
+import type { CacheStore } from "./stores/types.js";
+
+/** The pair of keys the refresh route verifies QStash signatures with. */
+export interface SigningKeys {
+  /** `QSTASH_CURRENT_SIGNING_KEY` */
+  current: string;
+  /** `QSTASH_NEXT_SIGNING_KEY` */
+  next: string;
+}
+
+/** Configuration of an explicit instance, made with `createCacheback(config)`. */
+export interface CachebackConfig {
+  /**
+   * The Upstash Redis client entries live in. Ignored when `store` is given.
+   * @default an in-memory store (one per process)
+   */
+  redis?: Redis;
+  /**
+   * A store of your own (see `CacheStore`); takes precedence over `redis`.
+   * @default derived from `redis`
+   */
+  store?: CacheStore;
+  /**
+   * The QStash client refresh messages are published with. Ignored when `queue` is given.
+   * @default a local in-process queue that delivers signed messages to `refreshUrl` over HTTP
+   */
+  qstash?: Client;
+  /**
+   * A queue of your own (see `RefreshQueue`); takes precedence over `qstash`.
+   * @default derived from `qstash`
+   */
+  queue?: RefreshQueue;
+  /**
+   * Absolute URL of the refresh route (`createRefreshHandler`), where QStash delivers. Required in
+   * production with QStash; never taken from a request's Host header.
+   * @default process.env.CACHEBACK_REFRESH_URL, else (local queue, or outside production)
+   *   `http://127.0.0.1:${PORT ?? 3000}/api/cacheback`
+   */
+  refreshUrl?: string;
+  /**
+   * Keys the refresh route verifies signatures with.
+   * @default QSTASH_CURRENT_SIGNING_KEY / QSTASH_NEXT_SIGNING_KEY with QStash; the local queue's key without
+   */
+  signingKeys?: SigningKeys;
+  /**
+   * Prefix of every Redis key this instance writes (entries under `<prefix>entry:`, locks under `<prefix>lock:`).
+   * Two apps sharing a database keep apart by prefix.
+   * @default "cacheback:"
+   */
+  prefix?: string;
+  /**
+   * Defaults for every read and job of this instance (`lifetime`, `refreshTimeout`, `ttl`,
+   * `fetchOnStaleThreshold`); per-call options win.
+   * @default {} (the library defaults)
+   */
+  defaults?: RefreshOptions;
+  /**
+   * Seconds a read waits on the store before giving up and calling the fetcher instead (fail open).
+   * The official client alone retries a refused connection for about 4 s.
+   * @default 1
+   */
+  readTimeout?: number;
+  /**
+   * Seconds a background write, lock or publish may take before it is reported as failed.
+   * @default 10
+   */
+  backgroundTimeout?: number;
+  /**
+   * The clock, in milliseconds since the epoch. Tests pass a controlled one.
+   * @default Date.now
+   */
+  now?: () => number;
+  /**
+   * Logs every event to the console. Also on when the `CACHEBACK_DEBUG` env var is set.
+   * @default false
+   */
+  debug?: boolean;
+  /**
+   * Runs work that must not delay the response (lock, publish, write-back).
+   * @default Next.js `after()` inside a request, a detached promise outside one
+   */
+  runInBackground?: (task: () => Promise<unknown>) => Promise<void>;
+  /**
+   * Whether this is production (where a missing refresh URL is an error, not a localhost guess).
+   * @default process.env.NODE_ENV === "production"
+   */
+  production?: boolean;
+}
+
+/** Reads an env var where `process` exists (Node.js, Next.js Edge); `undefined` elsewhere. */
+export function envVar(name: string): string | undefined {
+  const value = typeof process === "undefined" ? undefined : process.env?.[name];
+  return value === undefined || value === "" ? undefined : value;
+}

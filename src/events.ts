@@ -1,0 +1,70 @@
+/** What a read found, as reported in events and in {@link CachebackResult}. */
+export type CacheStatus = "hit" | "stale" | "miss";
+
+/** Every event an instance emits, by type. Subscribe with `cacheback.on(type, listener)`. */
+export interface CachebackEvents {
+  /** A fresh entry was served. */
+  hit: { key: string; age: number };
+  /** A stale entry was served (or, past `fetchOnStaleThreshold`, refreshed synchronously). */
+  stale: { key: string; age: number; syncFetch: boolean };
+  /** No usable entry: fetched synchronously (`syncFetch`) or answered with `empty`. */
+  miss: { key: string; syncFetch: boolean };
+  /** This instance won the refresh lock and handed a refresh message to the queue. */
+  "refresh-queued": { key: string; job: string; messageId: string; reason: "stale" | "miss" | "invalidate" };
+  /** A refresh ran its fetcher; `written` is false when a newer entry was already stored. */
+  "refresh-done": { key: string; job: string; durationMs: number; written: boolean; sync: boolean };
+  /** A refresh's fetcher threw, timed out or returned a value that cannot be stored. The old entry stays. */
+  "refresh-failed": { key: string; job: string; error: unknown; sync: boolean };
+  /** A store or queue fault the read survived (it served a cached or freshly fetched value instead). */
+  error: { key?: string; operation: "read" | "write" | "lock" | "unlock" | "publish" | "invalidate" | "delete"; error: unknown };
+}
+
+/** Name of an event type. */
+export type CachebackEventType = keyof CachebackEvents;
+
+/** One event, tagged with its type. */
+export type CachebackEvent = { [K in CachebackEventType]: { type: K } & CachebackEvents[K] }[CachebackEventType];
+
+type Listener = (event: CachebackEvent) => void;
+
+/** A small synchronous emitter; a listener that throws never breaks a read. */
+export class EventHub {
+  readonly #byType = new Map<string, Set<Listener>>();
+  #debug: ((event: CachebackEvent) => void) | undefined;
+
+  constructor(debug?: (event: CachebackEvent) => void) {
+    this.#debug = debug;
+  }
+
+  /** Subscribes to one event type, or to all with `"*"`. Returns the unsubscribe function. */
+  on<K extends CachebackEventType | "*">(
+    type: K,
+    listener: (event: K extends CachebackEventType ? { type: K } & CachebackEvents[K] : CachebackEvent) => void,
+  ): () => void {
+    let set = this.#byType.get(type);
+    if (!set) this.#byType.set(type, (set = new Set()));
+    set.add(listener as Listener);
+    return () => set.delete(listener as Listener);
+  }
+
+  /** True when someone listens for `type` (so callers can skip building the event). */
+  wants(type: CachebackEventType): boolean {
+    return this.#debug !== undefined || (this.#byType.get(type)?.size ?? 0) > 0 || (this.#byType.get("*")?.size ?? 0) > 0;
+  }
+
+  emit<K extends CachebackEventType>(type: K, payload: CachebackEvents[K]): void {
+    if (!this.wants(type)) return;
+    const event = { type, ...payload } as CachebackEvent;
+    this.#debug?.(event);
+    for (const set of [this.#byType.get(type), this.#byType.get("*")]) {
+      if (!set) continue;
+      for (const listener of set) {
+        try {
+          listener(event);
+        } catch (error) {
+          console.error(`[next-cacheback] an event listener for "${type}" threw`, error);
+        }
+      }
+    }
+  }
+}

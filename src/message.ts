@@ -1,0 +1,58 @@
+import { checkJobName } from "./keys.js";
+import type { ResolvedRefreshOptions } from "./options.js";
+
+/** Body of the QStash message that asks the refresh route to regenerate one entry. */
+export interface RefreshMessage {
+  /** Format version. */
+  v: 1;
+  /** The job to run, by its registered name. */
+  job: string;
+  /** The arguments the job's fetcher is called with. */
+  args: unknown[];
+  /** Token of the refresh lock the publisher won; the route releases the lock with it. */
+  lock: string;
+  /** When the refresh was requested (ms since the epoch). */
+  queuedAt: number;
+  /** The options the entry is written with. */
+  options: { lifetime: number; ttl: number; refreshTimeout: number };
+}
+
+/** Why a body is not a refresh message; `undefined` when it is one. */
+export function refreshMessageProblem(body: unknown): string | undefined {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return "the body must be a JSON object";
+  const m = body as Record<string, unknown>;
+  if (m.v !== 1) return `unsupported message format version ${JSON.stringify(m.v) ?? "undefined"} (expected 1)`;
+  try {
+    checkJobName(m.job);
+  } catch (error) {
+    return `"job" is not a valid job name: ${(error as Error).message}`;
+  }
+  if (!Array.isArray(m.args)) return `"args" must be an array`;
+  if (typeof m.lock !== "string" || m.lock.length === 0 || m.lock.length > 200) return `"lock" must be a non-empty string`;
+  if (typeof m.queuedAt !== "number" || !Number.isSafeInteger(m.queuedAt) || m.queuedAt < 0) return `"queuedAt" must be a timestamp in ms`;
+  const o = m.options;
+  if (typeof o !== "object" || o === null || Array.isArray(o)) return `"options" must be an object`;
+  for (const name of ["lifetime", "ttl", "refreshTimeout"] as const) {
+    const v = (o as Record<string, unknown>)[name];
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) return `"options.${name}" must be a non-negative number of seconds`;
+  }
+  return undefined;
+}
+
+/** Builds the message for `job(...args)`. */
+export function buildRefreshMessage(
+  job: string,
+  args: readonly unknown[],
+  lock: string,
+  queuedAt: number,
+  options: ResolvedRefreshOptions,
+): RefreshMessage {
+  return {
+    v: 1,
+    job,
+    args: [...args],
+    lock,
+    queuedAt,
+    options: { lifetime: options.lifetime, ttl: options.ttl, refreshTimeout: options.refreshTimeout },
+  };
+}

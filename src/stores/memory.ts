@@ -1,0 +1,117 @@
+import { readHeader } from "../entry.js";
+import type { CacheStore } from "./types.js";
+
+/** Options of {@link MemoryStore}. */
+export interface MemoryStoreOptions {
+  /**
+   * The clock, in milliseconds. Tests pass a controlled one.
+   * @default Date.now
+   */
+  now?: () => number;
+  /**
+   * Most keys kept; past it the least recently used are dropped.
+   * @default 10000
+   */
+  maxEntries?: number;
+}
+
+interface Slot {
+  value: string;
+  expiresAt: number;
+}
+
+/**
+ * An in-process store: the embedded default, and the store of unit tests. One per process, so each
+ * serverless instance has its own; use the Upstash store in production.
+ */
+export class MemoryStore implements CacheStore {
+  readonly name = "memory";
+  readonly #slots = new Map<string, Slot>();
+  readonly #now: () => number;
+  readonly #maxEntries: number;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.#now = options.now ?? Date.now;
+    this.#maxEntries = options.maxEntries ?? 10_000;
+  }
+
+  /** Number of live keys (entries and locks). */
+  get size(): number {
+    this.#sweep();
+    return this.#slots.size;
+  }
+
+  #read(key: string): Slot | undefined {
+    const slot = this.#slots.get(key);
+    if (!slot) return undefined;
+    if (slot.expiresAt <= this.#now()) {
+      this.#slots.delete(key);
+      return undefined;
+    }
+    // Keep recently used keys at the end of the map (least recently used first).
+    this.#slots.delete(key);
+    this.#slots.set(key, slot);
+    return slot;
+  }
+
+  #write(key: string, value: string, ttlMs: number): void {
+    this.#slots.delete(key);
+    this.#slots.set(key, { value, expiresAt: this.#now() + ttlMs });
+    if (this.#slots.size > this.#maxEntries) this.#sweep();
+    while (this.#slots.size > this.#maxEntries) {
+      const oldest = this.#slots.keys().next().value as string;
+      this.#slots.delete(oldest);
+    }
+  }
+
+  #sweep(): void {
+    const now = this.#now();
+    for (const [key, slot] of this.#slots) if (slot.expiresAt <= now) this.#slots.delete(key);
+  }
+
+  async get(key: string): Promise<unknown> {
+    return this.#read(key)?.value ?? null;
+  }
+
+  async set(key: string, entry: string, ttlMs: number): Promise<void> {
+    this.#write(key, entry, ttlMs);
+  }
+
+  async setIfNotNewer(key: string, entry: string, version: number, ttlMs: number): Promise<boolean> {
+    const current = this.#read(key);
+    const header = current && readHeader(current.value);
+    if (header && header.version > version) return false;
+    this.#write(key, entry, ttlMs);
+    return true;
+  }
+
+  async markStale(key: string, version: number): Promise<boolean> {
+    const current = this.#read(key);
+    const header = current && readHeader(current.value);
+    if (!current || !header) return false;
+    const prefix = `{"writtenAt":${header.writtenAt},"freshUntil":${header.freshUntil},"version":${header.version},`;
+    const rest = current.value.slice(prefix.length);
+    current.value = `{"writtenAt":${header.writtenAt},"freshUntil":0,"version":${Math.max(header.version, Math.trunc(version))},${rest}`;
+    return true;
+  }
+
+  async delete(...keys: string[]): Promise<void> {
+    for (const key of keys) this.#slots.delete(key);
+  }
+
+  async acquireLock(key: string, token: string, ttlMs: number): Promise<boolean> {
+    if (this.#read(key)) return false;
+    this.#write(key, token, ttlMs);
+    return true;
+  }
+
+  async forceLock(key: string, token: string, ttlMs: number): Promise<void> {
+    this.#write(key, token, ttlMs);
+  }
+
+  async releaseLock(key: string, token: string): Promise<boolean> {
+    if (this.#read(key)?.value !== token) return false;
+    this.#slots.delete(key);
+    return true;
+  }
+}

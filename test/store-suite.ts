@@ -1,0 +1,117 @@
+import { describe, expect, it } from "vitest";
+import { encodeEnvelope, readHeader } from "../src/entry.js";
+import type { CacheStore } from "../src/stores/types.js";
+
+/**
+ * The conformance suite every store passes. `make` returns a store and a function that moves the
+ * store's clock forward (real waiting for Redis-backed stores, a controlled clock for the memory store).
+ */
+export function runStoreSuite(
+  label: string,
+  make: () => { store: CacheStore; prefix: string; advance: (ms: number) => Promise<void> },
+): void {
+  describe(`store conformance: ${label}`, () => {
+    const entry = (version: number, value: unknown, writtenAt = version, freshUntil = writtenAt + 60_000) =>
+      encodeEnvelope({ writtenAt, freshUntil, version }, JSON.stringify(value));
+
+    it("get returns null for a missing key, and what set wrote", async () => {
+      const { store, prefix } = make();
+      expect(await store.get(`${prefix}missing`)).toBeNull();
+      const raw = entry(1000, { a: 1, s: "héllo ✓ 🚀" });
+      await store.set(`${prefix}k`, raw, 60_000);
+      const got = await store.get(`${prefix}k`);
+      expect(typeof got === "string" ? JSON.parse(got) : got).toEqual(JSON.parse(raw));
+    });
+
+    it("set expires after its ttl", async () => {
+      const { store, prefix, advance } = make();
+      await store.set(`${prefix}short`, entry(1, 1), 50);
+      await advance(120);
+      expect(await store.get(`${prefix}short`)).toBeNull();
+    });
+
+    it("setIfNotNewer writes over an older or equal version and refuses a newer one", async () => {
+      const { store, prefix } = make();
+      const key = `${prefix}cas`;
+      expect(await store.setIfNotNewer(key, entry(100, "first"), 100, 60_000)).toBe(true);
+      expect(await store.setIfNotNewer(key, entry(200, "second"), 200, 60_000)).toBe(true);
+      expect(await store.setIfNotNewer(key, entry(150, "late"), 150, 60_000)).toBe(false);
+      expect(await store.setIfNotNewer(key, entry(200, "same"), 200, 60_000)).toBe(true);
+      const got = await store.get(key);
+      expect(readHeader(typeof got === "string" ? got : JSON.stringify(got))?.version).toBe(200);
+      expect((typeof got === "string" ? JSON.parse(got) : got).value).toBe("same");
+    });
+
+    it("setIfNotNewer overwrites an unreadable value", async () => {
+      const { store, prefix } = make();
+      const key = `${prefix}garbage`;
+      await store.set(key, "not json at all", 60_000);
+      expect(await store.setIfNotNewer(key, entry(5, "ok"), 5, 60_000)).toBe(true);
+      const got = await store.get(key);
+      expect((typeof got === "string" ? JSON.parse(got) : got).value).toBe("ok");
+    });
+
+    it("markStale zeroes freshUntil, raises the version, keeps the value and the expiry", async () => {
+      const { store, prefix, advance } = make();
+      const key = `${prefix}stale`;
+      const value = { nested: [1, 2, { deep: "x" }], empty: [], obj: {} };
+      await store.set(key, entry(100, value, 100, 999_999), 300);
+      expect(await store.markStale(key, 500)).toBe(true);
+      const got = await store.get(key);
+      const text = typeof got === "string" ? got : JSON.stringify(got);
+      expect(readHeader(text)).toEqual({ writtenAt: 100, freshUntil: 0, version: 500 });
+      expect(JSON.parse(text).value).toEqual(value);
+      // An older version never lowers it.
+      expect(await store.markStale(key, 50)).toBe(true);
+      const again = await store.get(key);
+      expect(readHeader(typeof again === "string" ? again : JSON.stringify(again))?.version).toBe(500);
+      await advance(400);
+      expect(await store.get(key)).toBeNull();
+    });
+
+    it("markStale answers false for a missing or unreadable entry", async () => {
+      const { store, prefix } = make();
+      expect(await store.markStale(`${prefix}nothing`, 1)).toBe(false);
+      await store.set(`${prefix}junk`, "[1,2,3]", 60_000);
+      expect(await store.markStale(`${prefix}junk`, 1)).toBe(false);
+    });
+
+    it("delete removes keys and ignores absent ones", async () => {
+      const { store, prefix } = make();
+      await store.set(`${prefix}d1`, entry(1, 1), 60_000);
+      await store.set(`${prefix}d2`, entry(1, 2), 60_000);
+      await store.delete(`${prefix}d1`, `${prefix}d2`, `${prefix}absent`);
+      expect(await store.get(`${prefix}d1`)).toBeNull();
+      expect(await store.get(`${prefix}d2`)).toBeNull();
+    });
+
+    it("a lock is held by one caller until released by its token or expired", async () => {
+      const { store, prefix, advance } = make();
+      const lock = `${prefix}lock`;
+      expect(await store.acquireLock(lock, "a", 60_000)).toBe(true);
+      expect(await store.acquireLock(lock, "b", 60_000)).toBe(false);
+      expect(await store.releaseLock(lock, "b")).toBe(false);
+      expect(await store.releaseLock(lock, "a")).toBe(true);
+      expect(await store.acquireLock(lock, "b", 80)).toBe(true);
+      await advance(150);
+      expect(await store.acquireLock(lock, "c", 60_000)).toBe(true);
+    });
+
+    it("forceLock takes the lock from its holder", async () => {
+      const { store, prefix } = make();
+      const lock = `${prefix}force`;
+      expect(await store.acquireLock(lock, "old", 60_000)).toBe(true);
+      await store.forceLock(lock, "new", 60_000);
+      expect(await store.releaseLock(lock, "old")).toBe(false);
+      expect(await store.acquireLock(lock, "other", 60_000)).toBe(false);
+      expect(await store.releaseLock(lock, "new")).toBe(true);
+    });
+
+    it("of many concurrent acquirers exactly one wins", async () => {
+      const { store, prefix } = make();
+      const lock = `${prefix}race`;
+      const wins = await Promise.all(Array.from({ length: 50 }, (_, i) => store.acquireLock(lock, `t${i}`, 60_000)));
+      expect(wins.filter(Boolean)).toHaveLength(1);
+    });
+  });
+}

@@ -1,0 +1,257 @@
+import { describe, expect, it, vi } from "vitest";
+import { CachebackSerializationError } from "../../src/errors.js";
+import { harness } from "../helpers/harness.js";
+
+describe("read path", () => {
+  it("miss with fetchOnMiss (default): calls fn once, stores, returns; then a fresh hit does not call fn", async () => {
+    const h = harness();
+    const fn = vi.fn(async (id: number) => ({ id, name: `item ${id}` }));
+    const first = await h.cb.fetchWithStatus(["item", 7], fn, { lifetime: 60 });
+    expect(first).toMatchObject({ value: { id: 7, name: "item 7" }, status: "miss", syncFetch: true, age: 0 });
+    await h.settle();
+    expect(fn).toHaveBeenCalledTimes(1);
+    expect(fn).toHaveBeenCalledWith(7);
+
+    h.advance(30);
+    const second = await h.cb.fetchWithStatus(["item", 7], fn, { lifetime: 60 });
+    expect(second).toMatchObject({ value: { id: 7, name: "item 7" }, status: "hit", syncFetch: false, age: 30 });
+    expect(fn).toHaveBeenCalledTimes(1);
+    await h.settle();
+    expect(h.queue.published).toHaveLength(0);
+    expect(h.eventTypes()).toEqual(["miss", "refresh-done", "hit"]);
+  });
+
+  it("a fresh hit costs exactly one store call", async () => {
+    const h = harness();
+    await h.cb.fetch("homepage", () => "v1", { lifetime: 60 });
+    await h.settle();
+    const calls: string[] = [];
+    for (const method of ["get", "set", "setIfNotNewer", "markStale", "delete", "acquireLock", "forceLock", "releaseLock"] as const) {
+      const original = h.store[method].bind(h.store) as (...a: unknown[]) => Promise<unknown>;
+      (h.store as unknown as Record<string, unknown>)[method] = (...a: unknown[]) => {
+        calls.push(method);
+        return original(...a);
+      };
+    }
+    expect(await h.cb.fetch("homepage", () => "never", { lifetime: 60 })).toBe("v1");
+    await h.settle();
+    expect(calls).toEqual(["get"]);
+  });
+
+  it("stale: returns the old value at once and queues exactly one refresh per lock window", async () => {
+    const h = harness();
+    await h.cb.fetch(["quote", "ACME"], (s: string) => `${s}@1`, { lifetime: 10, refreshTimeout: 30 });
+    await h.settle();
+    h.advance(11);
+    const fn = vi.fn((s: string) => `${s}@2`);
+    const reads = await Promise.all(Array.from({ length: 100 }, () => h.cb.fetchWithStatus(["quote", "ACME"], fn, { lifetime: 10, refreshTimeout: 30 })));
+    for (const r of reads) expect(r).toMatchObject({ value: "ACME@1", status: "stale", syncFetch: false, refreshScheduled: true });
+    await h.settle();
+    expect(fn).not.toHaveBeenCalled();
+    expect(h.queue.published).toHaveLength(1);
+    const { message, url, deduplicationId } = h.queue.published[0]!;
+    expect(url).toBe("https://app.example/api/cacheback");
+    expect(message).toMatchObject({ v: 1, job: "quote", args: ["ACME"], options: { lifetime: 10, refreshTimeout: 30, ttl: 2592000 } });
+    expect(deduplicationId).toBe(`cacheback-${message.lock}`);
+
+    // Still inside the lock window: no second message.
+    h.advance(20);
+    await h.cb.fetch(["quote", "ACME"], fn, { lifetime: 10, refreshTimeout: 30 });
+    await h.settle();
+    expect(h.queue.published).toHaveLength(1);
+
+    // Past the window (the refresh never came): a later read queues again, under a new lock.
+    h.advance(11);
+    await h.cb.fetch(["quote", "ACME"], fn, { lifetime: 10, refreshTimeout: 30 });
+    await h.settle();
+    expect(h.queue.published).toHaveLength(2);
+    expect(h.queue.published[1]!.deduplicationId).not.toBe(deduplicationId);
+  });
+
+  it("too stale (past fetchOnStaleThreshold): refreshes synchronously and returns the new value", async () => {
+    const h = harness();
+    await h.cb.fetch("report", () => "old", { lifetime: 10, fetchOnStaleThreshold: 60 });
+    await h.settle();
+    h.advance(30);
+    expect(await h.cb.fetchWithStatus("report", () => "new", { lifetime: 10, fetchOnStaleThreshold: 60 })).toMatchObject({
+      value: "old",
+      status: "stale",
+      syncFetch: false,
+    });
+    await h.settle();
+    h.advance(31); // age 61 s > 60 s
+    expect(await h.cb.fetchWithStatus("report", () => "new", { lifetime: 10, fetchOnStaleThreshold: 60 })).toMatchObject({
+      value: "new",
+      status: "stale",
+      syncFetch: true,
+      age: 0,
+    });
+    await h.settle();
+    expect(await h.cb.fetchWithStatus("report", () => "newer", { lifetime: 10, fetchOnStaleThreshold: 60 })).toMatchObject({ value: "new", status: "hit" });
+  });
+
+  it("too stale and the source fails: serves the old value and queues a refresh instead of throwing", async () => {
+    const h = harness();
+    await h.cb.fetch("report", () => "old", { lifetime: 1, fetchOnStaleThreshold: 5 });
+    await h.settle();
+    h.advance(10);
+    const r = await h.cb.fetchWithStatus("report", () => Promise.reject(new Error("source down")), { lifetime: 1, fetchOnStaleThreshold: 5 });
+    expect(r).toMatchObject({ value: "old", status: "stale", syncFetch: false, refreshScheduled: true });
+    await h.settle();
+    expect(h.queue.published).toHaveLength(1);
+    expect(h.eventTypes()).toContain("refresh-failed");
+  });
+
+  it("miss with fetchOnMiss: true calls fn once per key however many readers arrive together", async () => {
+    const h = harness();
+    let release!: (v: string) => void;
+    const fn = vi.fn(() => new Promise<string>((r) => (release = r)));
+    const readers = Array.from({ length: 500 }, () => h.cb.fetch("cold", fn));
+    await vi.waitFor(() => expect(fn).toHaveBeenCalled());
+    release("value");
+    expect(new Set(await Promise.all(readers))).toEqual(new Set(["value"]));
+    expect(fn).toHaveBeenCalledTimes(1);
+  });
+
+  it("miss with fetchOnMiss: false returns empty at once and queues a refresh under the lock", async () => {
+    const h = harness();
+    const fn = vi.fn(() => ["x"]);
+    const r1 = await h.cb.fetchWithStatus(["feed", 1], fn, { fetchOnMiss: false });
+    expect(r1).toMatchObject({ value: null, status: "miss", syncFetch: false, age: null, refreshScheduled: true });
+    const r2 = await h.cb.fetch(["feed", 1], fn, { fetchOnMiss: false, empty: [] as string[] });
+    expect(r2).toEqual([]);
+    await h.settle();
+    expect(fn).not.toHaveBeenCalled();
+    expect(h.queue.published).toHaveLength(1);
+    expect(h.queue.published[0]!.message).toMatchObject({ job: "feed", args: [1] });
+  });
+
+  it("a corrupt entry is a miss, never an error, and the next write replaces it", async () => {
+    const h = harness();
+    const key = h.cb.key(["item", 1]);
+    await h.store.set(key, "{not json", 60_000);
+    expect(await h.cb.fetchWithStatus(["item", 1], (n: number) => n * 10)).toMatchObject({ value: 10, status: "miss", syncFetch: true });
+    await h.settle();
+    expect((await h.cb.peek(["item", 1])).value).toBe(10);
+
+    await h.store.set(key, JSON.stringify({ writtenAt: "yesterday", value: 1 }), 60_000);
+    expect(await h.cb.fetchWithStatus(["item", 1], (n: number) => n * 20)).toMatchObject({ value: 20, status: "miss" });
+  });
+
+  it("refuses a value JSON cannot carry, naming the key and the path", async () => {
+    const h = harness();
+    await expect(h.cb.fetch(["user", 3], () => ({ name: "Ada", joined: new Date(0) }))).rejects.toThrow(CachebackSerializationError);
+    await expect(h.cb.fetch(["user", 3], () => ({ name: "Ada", joined: new Date(0) }))).rejects.toThrow(
+      /Cannot cache the value of "cacheback:entry:user:\[3\]": \$\.joined is a Date/,
+    );
+    await expect(h.cb.fetch("big", () => 10n)).rejects.toThrow(/\$ is a BigInt/);
+    await expect(h.cb.fetch("map", () => ({ m: new Map() }))).rejects.toThrow(/\$\.m is a Map/);
+    await expect(h.cb.fetch("fn", () => ({ f: () => 1 }))).rejects.toThrow(/\$\.f is a function/);
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = cyclic;
+    await expect(h.cb.fetch("cycle", () => cyclic)).rejects.toThrow(/\$\.self is a reference cycle/);
+    await expect(h.cb.fetch("nan", () => [1, Number.NaN])).rejects.toThrow(/\$\[1\] is NaN/);
+    expect((await h.cb.peek(["user", 3])).status).toBe("miss");
+  });
+
+  it("a serializer option that handles the value stores it", async () => {
+    const h = harness();
+    const dateSerializer = {
+      serialize: (v: { at: Date }) => ({ at: v.at.toISOString() }),
+      deserialize: (d: unknown) => ({ at: new Date((d as { at: string }).at) }),
+    };
+    await h.cb.fetch("when", () => ({ at: new Date(86_400_000) }), { serializer: dateSerializer });
+    await h.settle();
+    const again = await h.cb.fetch("when", () => ({ at: new Date(0) }), { serializer: dateSerializer });
+    expect(again.at).toBeInstanceOf(Date);
+    expect(again.at.toISOString()).toBe("1970-01-02T00:00:00.000Z");
+  });
+
+  it("lifetime counts from the write, not from the start of the fetch", async () => {
+    const h = harness();
+    await h.cb.fetch("slow", async () => {
+      h.advance(5); // the fetch takes 5 s
+      return "v";
+    }, { lifetime: 10 });
+    await h.settle();
+    h.advance(9);
+    expect((await h.cb.fetchWithStatus("slow", () => "x", { lifetime: 10 })).status).toBe("hit");
+    h.advance(2);
+    expect((await h.cb.fetchWithStatus("slow", () => "x", { lifetime: 10 })).status).toBe("stale");
+  });
+
+  it("the entry is gone after ttl: a miss", async () => {
+    const h = harness();
+    await h.cb.fetch("t", () => 1, { lifetime: 10, ttl: 100 });
+    await h.settle();
+    h.advance(101);
+    expect(await h.cb.fetchWithStatus("t", () => 2, { lifetime: 10, ttl: 100 })).toMatchObject({ value: 2, status: "miss" });
+  });
+});
+
+describe("verbs", () => {
+  it("invalidate marks the entry stale and queues a refresh even while a refresh lock is held", async () => {
+    const h = harness();
+    await h.cb.fetch(["item", 1], (n: number) => `v${n}`, { lifetime: 60 });
+    await h.settle();
+    h.advance(61);
+    await h.cb.fetch(["item", 1], (n: number) => `v${n}`, { lifetime: 60 }); // stale: takes the lock
+    await h.settle();
+    expect(h.queue.published).toHaveLength(1);
+
+    h.advance(1);
+    const result = await h.cb.invalidate(["item", 1], { lifetime: 60 });
+    expect(result).toEqual({ marked: true, messageId: "msg_2" });
+    expect(h.queue.published).toHaveLength(2);
+    expect(h.queue.published[1]!.deduplicationId).not.toBe(h.queue.published[0]!.deduplicationId);
+    const peek = await h.cb.peek(["item", 1]);
+    expect(peek).toMatchObject({ status: "stale", value: "v1", freshUntil: 0 });
+  });
+
+  it("invalidate of a missing entry still queues a refresh", async () => {
+    const h = harness();
+    expect(await h.cb.invalidate("nothing")).toEqual({ marked: false, messageId: "msg_1" });
+  });
+
+  it("delete removes the entry and its lock; set writes a fresh value; peek has no side effects", async () => {
+    const h = harness();
+    await h.cb.set(["item", 2], { n: 2 }, { lifetime: 30 });
+    h.advance(10);
+    expect(await h.cb.peek(["item", 2])).toMatchObject({ status: "hit", value: { n: 2 }, age: 10, corrupt: false });
+    h.advance(25);
+    const before = h.events.length;
+    expect(await h.cb.peek(["item", 2])).toMatchObject({ status: "stale", value: { n: 2 }, age: 35 });
+    await h.settle();
+    expect(h.queue.published).toHaveLength(0);
+    expect(h.events.length).toBe(before);
+    await h.cb.delete(["item", 2]);
+    expect(await h.cb.peek(["item", 2])).toMatchObject({ status: "miss", value: undefined, age: null, corrupt: false });
+  });
+
+  it("peek reports a corrupt entry", async () => {
+    const h = harness();
+    await h.store.set(h.cb.key("x"), "garbage", 60_000);
+    expect(await h.cb.peek("x")).toMatchObject({ status: "miss", corrupt: true });
+  });
+});
+
+describe("keys and options", () => {
+  it("keys are stable: object argument order does not matter; long arguments are hashed", () => {
+    const h = harness();
+    expect(h.cb.key(["q", { b: 1, a: 2 }])).toBe(h.cb.key(["q", { a: 2, b: 1 }]));
+    expect(h.cb.key(["q", { a: 2, b: 1 }])).toBe('cacheback:entry:q:[{"a":2,"b":1}]');
+    expect(h.cb.key("home")).toBe("cacheback:entry:home");
+    expect(h.cb.key(["home"])).toBe("cacheback:entry:home");
+    expect(h.cb.key(["q", "x".repeat(500)])).toMatch(/^cacheback:entry:q:#[0-9a-f]{64}$/);
+  });
+
+  it("bad keys and options get clear errors", async () => {
+    const h = harness();
+    await expect(h.cb.fetch("", () => 1)).rejects.toThrow(/non-empty job name/);
+    await expect(h.cb.fetch("a\nb", () => 1)).rejects.toThrow(/control character/);
+    await expect(h.cb.fetch(["a", new Date()] as never, () => 1)).rejects.toThrow(/must be plain JSON/);
+    await expect(h.cb.fetch("a", () => 1, { lifetime: -1 })).rejects.toThrow(/lifetime must be a non-negative/);
+    await expect(h.cb.fetch("a", () => 1, { lifetime: 100, ttl: 10 })).rejects.toThrow(/ttl \(10 s\) must be at least lifetime/);
+    await expect(h.cb.fetch("a", () => 1, { refreshTimeout: 0 })).rejects.toThrow(/refreshTimeout must be a positive/);
+  });
+});
