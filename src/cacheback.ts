@@ -83,20 +83,20 @@ type Fetcher = (...args: never[]) => unknown;
 
 /** The typed signature of `fetch` / `cachebackFetch`: the key's arguments are checked against `fn`'s parameters. */
 export interface TypedFetch {
-  <T, const O extends ReadOptions<T> = ReadOptions<T>>(key: string, fn: () => Awaitable<T>, options?: O): Promise<ReadValue<T, O>>;
-  <A extends readonly unknown[], T, const O extends ReadOptions<T> = ReadOptions<T>>(
-    key: readonly [name: string, ...args: NoInfer<A>],
-    fn: (...args: A) => Awaitable<T>,
+  <T, const O extends ReadOptions<T> = {}>(key: string, fn: () => Awaitable<T>, options?: O): Promise<ReadValue<T, O>>;
+  <A extends readonly unknown[], T, const O extends ReadOptions<T> = {}>(
+    key: readonly [name: string, ...args: A],
+    fn: (...args: NoInfer<A>) => Awaitable<T>,
     options?: O,
   ): Promise<ReadValue<T, O>>;
 }
 
 /** The typed signature of `fetchWithStatus` / `cachebackFetchWithStatus`. */
 export interface TypedFetchWithStatus {
-  <T, const O extends ReadOptions<T> = ReadOptions<T>>(key: string, fn: () => Awaitable<T>, options?: O): Promise<CachebackResult<ReadValue<T, O>>>;
-  <A extends readonly unknown[], T, const O extends ReadOptions<T> = ReadOptions<T>>(
-    key: readonly [name: string, ...args: NoInfer<A>],
-    fn: (...args: A) => Awaitable<T>,
+  <T, const O extends ReadOptions<T> = {}>(key: string, fn: () => Awaitable<T>, options?: O): Promise<CachebackResult<ReadValue<T, O>>>;
+  <A extends readonly unknown[], T, const O extends ReadOptions<T> = {}>(
+    key: readonly [name: string, ...args: A],
+    fn: (...args: NoInfer<A>) => Awaitable<T>,
     options?: O,
   ): Promise<CachebackResult<ReadValue<T, O>>>;
 }
