@@ -20,6 +20,11 @@ export default tseslint.config(
     },
   },
   {
+    // Type-level tests bind values only to inspect their types.
+    files: ["test/types/**/*.ts"],
+    rules: { "@typescript-eslint/no-unused-vars": "off" },
+  },
+  {
     // Runtime library code must stay free of Node-only built-ins so it runs on the Edge runtime too.
     files: ["src/**/*.ts"],
     ignores: ["src/dev/**"],
