@@ -81,10 +81,13 @@ export type RefreshOutcome = RefreshSuccess | RefreshFailure;
 
 type Fetcher = (...args: never[]) => unknown;
 
+/** The options type of a call that passes none. */
+export type NoOptions = Record<never, never>;
+
 /** The typed signature of `fetch` / `cachebackFetch`: the key's arguments are checked against `fn`'s parameters. */
 export interface TypedFetch {
-  <T, const O extends ReadOptions<T> = {}>(key: string, fn: () => Awaitable<T>, options?: O): Promise<ReadValue<T, O>>;
-  <A extends readonly unknown[], T, const O extends ReadOptions<T> = {}>(
+  <T, const O extends ReadOptions<T> = NoOptions>(key: string, fn: () => Awaitable<T>, options?: O): Promise<ReadValue<T, O>>;
+  <A extends readonly unknown[], T, const O extends ReadOptions<T> = NoOptions>(
     key: readonly [name: string, ...args: A],
     fn: (...args: NoInfer<A>) => Awaitable<T>,
     options?: O,
@@ -93,8 +96,8 @@ export interface TypedFetch {
 
 /** The typed signature of `fetchWithStatus` / `cachebackFetchWithStatus`. */
 export interface TypedFetchWithStatus {
-  <T, const O extends ReadOptions<T> = {}>(key: string, fn: () => Awaitable<T>, options?: O): Promise<CachebackResult<ReadValue<T, O>>>;
-  <A extends readonly unknown[], T, const O extends ReadOptions<T> = {}>(
+  <T, const O extends ReadOptions<T> = NoOptions>(key: string, fn: () => Awaitable<T>, options?: O): Promise<CachebackResult<ReadValue<T, O>>>;
+  <A extends readonly unknown[], T, const O extends ReadOptions<T> = NoOptions>(
     key: readonly [name: string, ...args: A],
     fn: (...args: NoInfer<A>) => Awaitable<T>,
     options?: O,
