@@ -47,8 +47,12 @@ function describeCause(error: Error): string {
   return (error as NodeJS.ErrnoException).code ?? error.name;
 }
 
+/** Names ioredis rewrites the arguments or reply of (hgetall into an object...); spelled otherwise, they pass as sent. */
+const TRANSFORMED_BY_IOREDIS = new Set(["hgetall", "hset", "hmset", "mset", "msetnx"]);
+
 function toCommand(command: RedisCommand): Command {
-  return new Command(command.name.toUpperCase(), command.args, { replyEncoding: null });
+  const name = TRANSFORMED_BY_IOREDIS.has(command.name) ? command.name.toUpperCase() : command.name;
+  return new Command(name, command.args, { replyEncoding: null });
 }
 
 /**
