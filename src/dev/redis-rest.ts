@@ -111,6 +111,7 @@ export async function startRedisRestServer(options: RedisRestServerOptions = {})
     await bridge.close();
     throw error;
   }
+  bridge.connect();
   await bridge.whenReady()?.catch(() => undefined);
   const url = baseUrl(host, boundPort);
   log?.(`Upstash Redis REST server listening on ${url}, bridged to Redis at ${bridge.displayUrl}`);

@@ -99,7 +99,11 @@ export class RedisBridge {
       this.log(`Connected to Redis at ${this.displayUrl}`);
       this.lastError = undefined;
     });
-    this.redis.connect().catch(noop);
+  }
+
+  /** Starts connecting to Redis (in the background; see {@link RedisBridge.whenReady}). */
+  connect(): void {
+    if (this.redis.status === "wait") this.redis.connect().catch(noop);
   }
 
   /** The connection state right now. */
@@ -118,6 +122,7 @@ export class RedisBridge {
     if (this.redis.status === "ready") return undefined;
     if (this.closed) return Promise.reject(new RedisUnreachableError("The Redis REST server is closing."));
     if (this.lastError !== undefined) return Promise.reject(this.unreachable(this.lastError));
+    this.connect();
     this.pendingReady ??= new Promise<void>((resolve, reject) => {
       const settle = (): void => {
         this.redis.off("ready", onReady);

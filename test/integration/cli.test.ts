@@ -1,0 +1,227 @@
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually, randomPrefix } from "../helpers/wait.js";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const cli = fileURLToPath(new URL("../../dist/dev/cli.js", import.meta.url));
+const ENV_KEYS = [
+  "UPSTASH_REDIS_REST_URL",
+  "UPSTASH_REDIS_REST_TOKEN",
+  "QSTASH_URL",
+  "QSTASH_TOKEN",
+  "QSTASH_CURRENT_SIGNING_KEY",
+  "QSTASH_NEXT_SIGNING_KEY",
+];
+const FLAGS = [
+  "--redis-port",
+  "--redis-url",
+  "--redis-token",
+  "--qstash-port",
+  "--qstash-token",
+  "--current-signing-key",
+  "--next-signing-key",
+  "--retry-delay-scale",
+  "--host",
+  "--quiet",
+  "--help",
+  "-h",
+  "--version",
+];
+
+/** The environment of this process without any Upstash variables, so children see only what a test gives. */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (!name.startsWith("UPSTASH_") && !name.startsWith("QSTASH_") && !name.startsWith("KV_REST_")) env[name] = value;
+  }
+  return { ...env, ...extra };
+}
+
+interface RunningCli {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<number | null>;
+}
+
+function startCli(args: string[]): RunningCli {
+  const child = spawn(process.execPath, [cli, ...args], { cwd: root, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stdout!.on("data", (chunk: Buffer) => (out += chunk.toString("utf8")));
+  child.stderr!.on("data", (chunk: Buffer) => (err += chunk.toString("utf8")));
+  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, stdout: () => out, stderr: () => err, exit };
+}
+
+function parseEnvLines(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line.trim());
+    if (match) env[match[1]!] = match[2]!;
+  }
+  return env;
+}
+
+/** Runs a plain Node ESM script with the given environment and returns its last stdout line as JSON. */
+function runScript(source: string, env: Record<string, string>): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--input-type=module", "-e", source], {
+      cwd: root,
+      env: cleanEnv(env),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString("utf8")));
+    child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString("utf8")));
+    child.on("exit", (code) => {
+      if (code !== 0) reject(new Error(`script exited ${code}: ${err}`));
+      else resolve(JSON.parse(out.trim().split("\n").pop()!) as unknown);
+    });
+  });
+}
+
+const APP_SCRIPT = `
+import { createServer } from "node:http";
+import { Redis } from "@upstash/redis";
+import { Client, Receiver } from "@upstash/qstash";
+
+const key = process.env.TEST_KEY;
+const redis = Redis.fromEnv();
+await redis.set(key, { hello: "wörld 😀" }, { ex: 60 });
+const got = await redis.get(key);
+await redis.del(key);
+
+let deliver;
+const delivered = new Promise((resolve) => (deliver = resolve));
+const destination = createServer((req, res) => {
+  let body = "";
+  req.on("data", (chunk) => (body += chunk));
+  req.on("end", () => {
+    res.end("ok");
+    deliver({ signature: req.headers["upstash-signature"], body });
+  });
+});
+await new Promise((resolve) => destination.listen(0, "127.0.0.1", resolve));
+const url = "http://127.0.0.1:" + destination.address().port + "/api/cacheback";
+
+const published = await new Client().publishJSON({ url, body: { job: "posts" } });
+const delivery = await delivered;
+const verified = await new Receiver().verify({ signature: delivery.signature, body: delivery.body, url });
+destination.close();
+console.log(JSON.stringify({ got, messageId: published.messageId, body: delivery.body, verified }));
+`;
+
+beforeAll(() => {
+  if (!existsSync(cli)) execFileSync("npm", ["run", "build"], { cwd: root, stdio: "ignore" });
+}, 120_000);
+
+describe("next-cacheback dev", () => {
+  let running: RunningCli | undefined;
+
+  afterAll(async () => {
+    if (running && running.child.exitCode === null) {
+      running.child.kill("SIGKILL");
+      await running.exit;
+    }
+  });
+
+  it("prints the six env lines; an app using only the env talks to both servers; SIGINT exits 0", async () => {
+    running = startCli(["dev", "--redis-port", "0", "--qstash-port", "0"]);
+    const cliProcess = running;
+    const env = await eventually(
+      "the env lines",
+      async () => {
+        const parsed = parseEnvLines(cliProcess.stdout());
+        return ENV_KEYS.every((name) => name in parsed) ? parsed : undefined;
+      },
+      15_000,
+    );
+    expect(Object.keys(env)).toEqual(ENV_KEYS);
+    expect(env.UPSTASH_REDIS_REST_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(env.QSTASH_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(env.UPSTASH_REDIS_REST_TOKEN).toBe("next-cacheback-dev-redis-token");
+    expect(env.QSTASH_TOKEN).toBe("eyJVc2VySUQiOiJkZWZhdWx0VXNlciIsIlBhc3N3b3JkIjoiZGVmYXVsdFBhc3N3b3JkIn0=");
+    expect(env.QSTASH_CURRENT_SIGNING_KEY).toBe("sig_7kYjw48mhY7kAjqNGcy6cr29RJ6r");
+    expect(env.QSTASH_NEXT_SIGNING_KEY).toBe("sig_5ZB6DVzB1wjE8S6rZ7eenA8Pdnhs");
+    expect(cliProcess.stdout()).toContain(`Redis REST on ${env.UPSTASH_REDIS_REST_URL}`);
+    expect(cliProcess.stdout()).toContain(`QStash on ${env.QSTASH_URL}`);
+
+    const result = await runScript(APP_SCRIPT, { ...env, TEST_KEY: `${randomPrefix("cli")}app` });
+    expect(result).toMatchObject({ got: { hello: "wörld 😀" }, body: '{"job":"posts"}', verified: true });
+    expect((result as { messageId: string }).messageId).toMatch(/\S/);
+
+    cliProcess.child.kill("SIGINT");
+    expect(await cliProcess.exit).toBe(0);
+    expect(cliProcess.stderr()).toBe("");
+    await expect(fetch(`${env.UPSTASH_REDIS_REST_URL}/healthz`)).rejects.toThrow();
+    await expect(fetch(`${env.QSTASH_URL}/v2/keys`)).rejects.toThrow();
+  });
+
+  it("--help lists every flag with an example, and exits 0", () => {
+    const help = spawnSync(process.execPath, [cli, "--help"], { cwd: root, env: cleanEnv(), encoding: "utf8" });
+    expect(help.status).toBe(0);
+    for (const flag of FLAGS) expect(help.stdout, flag).toContain(flag);
+    expect(help.stdout).toMatch(/Example:\n\s+npx next-cacheback dev/);
+    const short = spawnSync(process.execPath, [cli, "dev", "-h"], { cwd: root, env: cleanEnv(), encoding: "utf8" });
+    expect(short.status).toBe(0);
+    expect(short.stdout).toBe(help.stdout);
+  });
+
+  it("--version prints the package version", () => {
+    const result = spawnSync(process.execPath, [cli, "--version"], { cwd: root, env: cleanEnv(), encoding: "utf8" });
+    expect(result.status).toBe(0);
+    expect(result.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it("an unknown flag, a missing command or a bad port: a clear error and the usage, exit 2", () => {
+    const cases: Array<[string[], RegExp]> = [
+      [["dev", "--nope"], /Unknown flag '--nope'/],
+      [[], /Missing the command/],
+      [["serve"], /Unknown command 'serve'/],
+      [["dev", "--redis-port", "http"], /--redis-port must be a port number from 0 to 65535, got 'http'/],
+      [["dev", "--retry-delay-scale=-1"], /--retry-delay-scale must be a number >= 0/],
+    ];
+    for (const [args, message] of cases) {
+      const result = spawnSync(process.execPath, [cli, ...args], { cwd: root, env: cleanEnv(), encoding: "utf8" });
+      expect(result.status, args.join(" ")).toBe(2);
+      expect(result.stderr).toMatch(message);
+      expect(result.stderr).toContain("Usage: next-cacheback dev [flags]");
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  describe("a port already taken", () => {
+    let blocker: Server;
+    let taken: number;
+
+    beforeAll(async () => {
+      blocker = createServer();
+      await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+      taken = (blocker.address() as { port: number }).port;
+    });
+
+    afterAll(async () => {
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    });
+
+    for (const [flag, other, server] of [
+      ["--redis-port", "--qstash-port", "Redis REST server"],
+      ["--qstash-port", "--redis-port", "QStash server"],
+    ] as const) {
+      it(`${flag}: names the flag to change, exits 1, no stack trace`, async () => {
+        const run = startCli(["dev", flag, String(taken), other, "0"]);
+        expect(await run.exit).toBe(1);
+        expect(run.stderr()).toContain(
+          `Cannot start the ${server}: port ${taken} on 127.0.0.1 is already in use. Stop whatever listens there, or pick another port with ${flag} <port>`,
+        );
+        expect(run.stderr()).not.toMatch(/\n\s+at /);
+        expect(run.stdout()).not.toContain("UPSTASH_REDIS_REST_URL=");
+      });
+    }
+  });
+});
