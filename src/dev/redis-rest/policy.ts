@@ -72,7 +72,7 @@ export function placeCommand(command: RedisCommand, inTransaction: boolean): Pla
       `ERR '${lower}' is not supported over REST: it would change the state of the Redis connection every request shares${hint}`,
     );
   }
-  if (lower === "client" && !HARMLESS_CLIENT_SUBCOMMANDS.has(text(command.args[0]).toLowerCase())) {
+  if (lower === "client" && command.args.length > 0 && !HARMLESS_CLIENT_SUBCOMMANDS.has(text(command.args[0]).toLowerCase())) {
     throw new CommandRefusedError(
       `ERR 'client ${text(command.args[0]).toLowerCase()}' is not supported over REST: only CLIENT ID, INFO, LIST and GETNAME are`,
     );
