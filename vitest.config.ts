@@ -1,4 +1,8 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
+
+const exampleDir = fileURLToPath(new URL("./example-next-app/", import.meta.url));
+const builtEntry = fileURLToPath(new URL("./dist/index.js", import.meta.url));
 
 // One `vitest run` runs every project below and prints one summary (what CI reads).
 export default defineConfig({
@@ -14,10 +18,20 @@ export default defineConfig({
       },
       {
         extends: true,
+        // The example's components, rendered with @testing-library/react. `@/` is the example's own alias;
+        // next-cacheback is the built package's server entry (a DOM environment would otherwise pick the
+        // `browser` condition, whose guard throws on purpose).
+        resolve: {
+          alias: [
+            { find: /^@\//, replacement: exampleDir },
+            { find: /^next-cacheback$/, replacement: builtEntry },
+          ],
+        },
         test: {
           name: "components",
           include: ["test/components/**/*.test.tsx"],
           environment: "happy-dom",
+          globalSetup: ["test/components/global-setup.ts"],
         },
       },
       {
@@ -48,8 +62,9 @@ export default defineConfig({
           environment: "node",
           testTimeout: 120_000,
           hookTimeout: 600_000,
-          // The example app is built once and served by `next start`; its files share that server.
+          // The example app is built once per run (global setup); each file serves it with `next start`.
           fileParallelism: false,
+          globalSetup: ["test/e2e/global-setup.ts"],
         },
       },
     ],

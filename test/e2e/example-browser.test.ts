@@ -1,0 +1,99 @@
+import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDevServers, type DevServers } from "../../src/dev/index.js";
+import { ROOT } from "../helpers/built-package.js";
+import { randomPrefix } from "../helpers/wait.js";
+import { startExample, type ExampleServer } from "./example-app.js";
+
+// A person's view of the example: headless Debian Chromium (installed by .ci/run) driven by playwright-core.
+const CHROMIUM = "/usr/bin/chromium";
+const ARTIFACTS = join(ROOT, "test", "artifacts");
+const DELAY_MS = 1500;
+
+let servers: DevServers;
+let app: ExampleServer;
+let context: BrowserContext;
+let userDataDir: string;
+
+beforeAll(async () => {
+  servers = await startDevServers({ redis: { port: 0 }, qstash: { port: 0, retryDelayScale: 0.001 } });
+  app = await startExample((port) => ({
+    ...servers.env,
+    CACHEBACK_REFRESH_URL: `http://127.0.0.1:${port}/api/cacheback`,
+    CACHEBACK_PREFIX: randomPrefix("e2e-browser"),
+    EXAMPLE_SOURCE_DELAY_MS: String(DELAY_MS),
+    // Long enough that nothing goes stale by itself during the test: only the invalidate button does it.
+    EXAMPLE_LIFETIME: "300",
+  }));
+  userDataDir = mkdtempSync(join(tmpdir(), "next-cacheback-chromium-"));
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  mkdirSync(ARTIFACTS, { recursive: true });
+});
+
+afterAll(async () => {
+  await context?.close();
+  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await app?.close();
+  await servers?.close();
+});
+
+const badge = (page: Page, status: string) => page.locator(`[data-testid="quote"] [data-testid="cache-status"][data-status="${status}"]`);
+const text = (page: Page, id: string) => page.locator(`[data-testid="quote"] [data-testid="${id}"]`).innerText();
+
+describe("example-next-app in headless Chromium", () => {
+  it("shows the value and its status; invalidate turns it stale, then the refreshed value appears by itself", async () => {
+    const page = await context.newPage();
+    const response = await page.goto(`${app.origin}/quotes/INITECH`);
+    expect(response?.status()).toBe(200);
+    await badge(page, "miss").waitFor({ timeout: 10_000 });
+    expect(await text(page, "cache-status")).toBe("miss");
+    expect(await text(page, "version")).toBe("version 1");
+    const firstPrice = await text(page, "price");
+    expect(firstPrice).toMatch(/^\$\d+\.\d\d$/);
+    expect(await page.title()).toBe("next-cacheback example");
+
+    await page.reload();
+    await badge(page, "hit").waitFor({ timeout: 10_000 });
+    expect(await text(page, "cache-status")).toBe("fresh");
+    expect(await text(page, "price")).toBe(firstPrice);
+    await page.screenshot({ path: join(ARTIFACTS, "example-quote-fresh.png"), fullPage: true });
+
+    await page.getByTestId("invalidate").click();
+    await badge(page, "stale").waitFor({ timeout: 10_000 });
+    expect(await text(page, "cache-status")).toBe("stale, refresh queued");
+    expect(await text(page, "version")).toBe("version 1");
+    expect(await text(page, "price")).toBe(firstPrice);
+    expect(await page.getByTestId("auto-refresh").isVisible()).toBe(true);
+    await page.screenshot({ path: join(ARTIFACTS, "example-quote-stale.png"), fullPage: true });
+
+    // No reload by the test: the page's own auto-refresh shows the refreshed value once it is written.
+    await badge(page, "hit").waitFor({ timeout: DELAY_MS + 15_000 });
+    expect(await text(page, "version")).toBe("version 2");
+    expect(await text(page, "cache-status")).toBe("fresh");
+    expect(await page.getByTestId("auto-refresh").count()).toBe(0);
+    const screenshot = join(ARTIFACTS, "example-quote-refreshed.png");
+    await page.screenshot({ path: screenshot, fullPage: true });
+    expect(statSync(screenshot).size).toBeGreaterThan(5_000);
+
+    const deliveries = servers.qstash.engine.messages().filter((m) => m.body?.includes('"args":["INITECH"]'));
+    expect(deliveries).toHaveLength(1);
+    expect(deliveries[0]!.attempts.map((a) => a.status)).toEqual([200]);
+    await page.close();
+  });
+});
