@@ -13,12 +13,36 @@ const BUILD_ID = join(EXAMPLE_DIR, ".next", "BUILD_ID");
 /** Variables the example or the library read; the app gets only those a test sets. */
 const OWN_VARIABLES = /^(UPSTASH_|QSTASH_|CACHEBACK_|KV_REST_|EXAMPLE_|NODE_ENV$|PORT$|__NEXT)/;
 
-/** The parent's environment without anything that would configure the example or the library. */
+/**
+ * Every variable the library or the example reads. A test sets each one, empty when it does not use it:
+ * Next.js never lets a `.env*` file override a variable that is set, and both treat empty as unset, so a
+ * developer's `example-next-app/.env.local` cannot leak into a test.
+ */
+const SHIELDED = [
+  "UPSTASH_REDIS_REST_URL",
+  "UPSTASH_REDIS_REST_TOKEN",
+  "KV_REST_API_URL",
+  "KV_REST_API_TOKEN",
+  "QSTASH_URL",
+  "QSTASH_TOKEN",
+  "QSTASH_DEV",
+  "QSTASH_CURRENT_SIGNING_KEY",
+  "QSTASH_NEXT_SIGNING_KEY",
+  "CACHEBACK_REFRESH_URL",
+  "CACHEBACK_PREFIX",
+  "CACHEBACK_DEBUG",
+  "EXAMPLE_SOURCE_DELAY_MS",
+  "EXAMPLE_LIFETIME",
+  "EXAMPLE_FAILING_SYMBOLS",
+];
+
+/** The parent's environment without anything that would configure the example or the library, plus `extra`. */
 export function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) {
     if (value !== undefined && !OWN_VARIABLES.test(name) && !name.startsWith("VITEST")) env[name] = value;
   }
+  for (const name of SHIELDED) env[name] = "";
   return { ...env, NEXT_TELEMETRY_DISABLED: "1", ...extra };
 }
 
