@@ -15,6 +15,7 @@ import { MemoryStore } from "./stores/memory.js";
 import type { CacheStore } from "./stores/types.js";
 import { UpstashStore } from "./stores/upstash.js";
 import { withTimeout } from "./timeout.js";
+import { processVersionClock, VersionClock, versionAt } from "./version-clock.js";
 import { makeJob, type Job, type JobOptions } from "./job.js";
 import { createRefreshHandler, type RefreshHandlerOptions } from "./route.js";
 import type { Awaitable, ReadOptions, ReadValue } from "./types.js";
@@ -125,6 +126,7 @@ export class Cacheback {
   readonly #defaults: RefreshOptions | undefined;
   readonly #events: EventHub;
   readonly #now: () => number;
+  readonly #versions: VersionClock;
   readonly #readTimeoutMs: number;
   readonly #bgTimeoutMs: number;
   readonly #background: (task: () => Promise<unknown>) => Promise<void>;
@@ -140,6 +142,7 @@ export class Cacheback {
     this.#defaults = config.defaults;
     resolveRefreshOptions(config.defaults); // fail fast on bad defaults
     this.#now = config.now ?? Date.now;
+    this.#versions = config.now ? new VersionClock(config.now) : processVersionClock();
     this.#readTimeoutMs = (config.readTimeout ?? 1) * 1000;
     this.#bgTimeoutMs = (config.backgroundTimeout ?? 10) * 1000;
     this.#background = config.runInBackground ?? afterResponse;
@@ -272,7 +275,7 @@ export class Cacheback {
     const keys = entryKeys(this.prefix, name, args);
     const opts = resolveRefreshOptions(this.#defaults, options);
     const at = this.#now();
-    const marked = await this.store.markStale(keys.entry, at);
+    const marked = await this.store.markStale(keys.entry, this.#versions.next());
     const token = crypto.randomUUID();
     await this.store.forceLock(keys.lock, token, opts.refreshTimeout * 1000);
     try {
@@ -296,8 +299,7 @@ export class Cacheback {
     const { name, args } = splitKey(key);
     const keys = entryKeys(this.prefix, name, args);
     const opts = resolveRefreshOptions(this.#defaults, options);
-    const at = this.#now();
-    const raw = this.#encode(keys.entry, value, options?.serializer ?? (jsonSerializer as Serializer<T>), opts, at);
+    const raw = this.#encode(keys.entry, value, options?.serializer ?? (jsonSerializer as Serializer<T>), opts, this.#versions.next());
     await this.store.set(keys.entry, raw, opts.ttl * 1000);
   }
 
@@ -335,6 +337,7 @@ export class Cacheback {
     const keys = entryKeys(this.prefix, message.job, message.args);
     const serializer = jobOptions?.serializer ?? jsonSerializer;
     const startedAt = this.#now();
+    const version = this.#versions.next();
     const failed = (phase: RefreshFailure["phase"], error: unknown): RefreshFailure => {
       this.#events.emit("refresh-failed", { key: keys.entry, job: message.job, error, sync: false });
       return { ok: false, phase, key: keys.entry, error };
@@ -354,7 +357,7 @@ export class Cacheback {
     } catch (error) {
       return failed("store", error);
     }
-    if (current && entryState(current, startedAt) === "fresh" && current.version >= message.queuedAt) {
+    if (current && entryState(current, startedAt) === "fresh" && current.version >= versionAt(message.queuedAt)) {
       await this.store.releaseLock(keys.lock, message.lock).catch(() => false);
       return { ok: true, status: "skipped-fresh", key: keys.entry, durationMs: 0 };
     }
@@ -371,13 +374,13 @@ export class Cacheback {
     }
     let raw: string;
     try {
-      raw = this.#encode(keys.entry, value, serializer, opts, startedAt);
+      raw = this.#encode(keys.entry, value, serializer, opts, version);
     } catch (error) {
       return failed("serialize", error);
     }
     let written: boolean;
     try {
-      written = await withTimeout(this.store.setIfNotNewer(keys.entry, raw, startedAt, opts.ttl * 1000), this.#bgTimeoutMs, `write of ${keys.entry}`);
+      written = await withTimeout(this.store.setIfNotNewer(keys.entry, raw, version, opts.ttl * 1000), this.#bgTimeoutMs, `write of ${keys.entry}`);
     } catch (error) {
       return failed("store", error);
     }
@@ -446,10 +449,11 @@ export class Cacheback {
     if (existing) return existing;
     const run = (async () => {
       const startedAt = this.#now();
+      const version = this.#versions.next();
       const value = (await fn(...(args as never[]))) as T;
-      const raw = this.#encode(keys.entry, value, serializer, opts, startedAt);
+      const raw = this.#encode(keys.entry, value, serializer, opts, version);
       const durationMs = this.#now() - startedAt;
-      const write = withTimeout(this.store.setIfNotNewer(keys.entry, raw, startedAt, opts.ttl * 1000), this.#bgTimeoutMs, `write of ${keys.entry}`).then(
+      const write = withTimeout(this.store.setIfNotNewer(keys.entry, raw, version, opts.ttl * 1000), this.#bgTimeoutMs, `write of ${keys.entry}`).then(
         (written) => this.#events.emit("refresh-done", { key: keys.entry, job: name, durationMs, written, sync: true }),
         (error: unknown) => this.#reportError("write", keys.entry, error),
       );

@@ -2,13 +2,14 @@
  * The stored envelope and the pure fresh / stale / too-stale decision.
  *
  * An entry is one JSON string: `{"writtenAt":W,"freshUntil":F,"version":V,"value":<data>}`, in that
- * order, with integer millisecond timestamps. The fixed header lets the Redis scripts read and rewrite
- * the timestamps without decoding (or re-encoding) the value.
+ * order, with integers. The fixed header lets the Redis scripts read and rewrite the timestamps without
+ * decoding (or re-encoding) the value.
  *
- * - `writtenAt`: when the value was written; the entry's age counts from it.
- * - `freshUntil`: fresh before this instant, stale from it on (`invalidate` sets it to 0).
- * - `version`: the instant the data was taken (a refresh's start, a `set`, an `invalidate`); a refresh
- *   writes only over an entry whose version is not newer than its own start.
+ * - `writtenAt`: when the value was written, ms since the epoch; the entry's age counts from it.
+ * - `freshUntil`: fresh before this instant (ms), stale from it on (`invalidate` sets it to 0).
+ * - `version`: when the data was taken (a refresh's start, a `set`, an `invalidate`) on the version clock
+ *   (`version-clock.ts`: ms × 1000 plus a counter, so events of one millisecond keep their order); a
+ *   refresh writes only over an entry whose version is not newer than its own start.
  */
 
 /** A decoded entry. `data` is the serializer's output, not yet deserialized. */
