@@ -477,14 +477,32 @@ export class Cacheback {
       return;
     }
     if (!won) return;
+    const unlock = () =>
+      withTimeout(this.store.releaseLock(keys.lock, token), this.#bgTimeoutMs, `unlock of ${keys.lock}`).catch((e: unknown) =>
+        this.#reportError("unlock", keys.entry, e),
+      );
+    // The refresh route releases the lock once it has written, so a reader that saw the entry stale just
+    // before that can win the lock just after it: then the entry is fresh again and there is nothing to queue.
+    if (await this.#freshNow(keys, opts)) {
+      await unlock();
+      return;
+    }
     try {
       await this.#publish(keys, name, args, opts, token, this.#now(), reason);
     } catch (error) {
       this.#reportError("publish", keys.entry, error);
       // Let a later read queue the refresh again instead of waiting out the lock.
-      await withTimeout(this.store.releaseLock(keys.lock, token), this.#bgTimeoutMs, `unlock of ${keys.lock}`).catch((e: unknown) =>
-        this.#reportError("unlock", keys.entry, e),
-      );
+      await unlock();
+    }
+  }
+
+  /** Whether the entry is fresh right now (one store read); `false` when the store cannot tell. */
+  async #freshNow(keys: EntryKeys, opts: ResolvedRefreshOptions): Promise<boolean> {
+    try {
+      const current = decodeEnvelope(await withTimeout(this.store.get(keys.entry), this.#bgTimeoutMs, `read of ${keys.entry}`));
+      return current !== undefined && entryState(current, this.#now(), opts.fetchOnStaleThreshold) === "fresh";
+    } catch {
+      return false;
     }
   }
 
