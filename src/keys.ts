@@ -10,6 +10,11 @@ export type CacheKey<A extends readonly unknown[] = readonly unknown[]> = string
 export const MAX_JOB_NAME_LENGTH = 200;
 /** Argument lists whose canonical JSON is longer than this are stored under their SHA-256. */
 export const MAX_INLINE_ARGS_LENGTH = 200;
+/** Deepest nesting of arrays and objects accepted in a key's arguments. */
+export const MAX_ARGS_DEPTH = 64;
+
+// Object keys that reach prototypes when code copies or merges an object: never accepted in arguments.
+const UNSAFE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 
 // Control characters (including newlines) would make keys ambiguous in logs and in Redis tooling.
 // eslint-disable-next-line no-control-regex
@@ -33,12 +38,40 @@ export function checkJobName(name: unknown): string {
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => {
     if (v && typeof v === "object" && !Array.isArray(v)) {
-      const sorted: Record<string, unknown> = {};
+      // A prototype-less object keeps every own key as data (an own "__proto__" included).
+      const sorted = Object.create(null) as Record<string, unknown>;
       for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
       return sorted;
     }
     return v;
   });
+}
+
+/**
+ * Why a key's arguments cannot be used structurally (nested deeper than {@link MAX_ARGS_DEPTH}, or an
+ * object key `__proto__`, `constructor` or `prototype`), with the path; `undefined` when they can.
+ * Never recurses deeper than the limit, so hostile input cannot exhaust the stack.
+ */
+export function argsShapeProblem(args: readonly unknown[]): string | undefined {
+  const walk = (v: unknown, path: string, depth: number): string | undefined => {
+    if (v === null || typeof v !== "object") return undefined;
+    if (depth > MAX_ARGS_DEPTH) return `${path} is nested more than ${MAX_ARGS_DEPTH} levels deep`;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const found = walk(v[i], `${path}[${i}]`, depth + 1);
+        if (found) return found;
+      }
+      return undefined;
+    }
+    for (const k of Object.keys(v)) {
+      const at = /^[A-Za-z_$][\w$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`;
+      if (UNSAFE_KEYS.has(k)) return `${at} uses the key "${k}", which is refused (it reaches object prototypes); rename it`;
+      const found = walk((v as Record<string, unknown>)[k], at, depth + 1);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  return walk(args, "args", 0);
 }
 
 /** Splits a key into its job name and arguments, checking both. */
@@ -49,6 +82,8 @@ export function splitKey(key: CacheKey): { name: string; args: unknown[] } {
   }
   const [name, ...args] = key as readonly unknown[];
   checkJobName(name);
+  const shape = argsShapeProblem(args);
+  if (shape) throw new CachebackKeyError(`The arguments of job "${String(name)}" cannot be used in a cache key: ${shape}`);
   const bad = findNonJson(args);
   if (bad) {
     throw new CachebackKeyError(

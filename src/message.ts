@@ -1,4 +1,4 @@
-import { checkJobName } from "./keys.js";
+import { argsShapeProblem, checkJobName } from "./keys.js";
 import type { ResolvedRefreshOptions } from "./options.js";
 
 /** Body of the QStash message that asks the refresh route to regenerate one entry. */
@@ -28,6 +28,8 @@ export function refreshMessageProblem(body: unknown): string | undefined {
     return `"job" is not a valid job name: ${(error as Error).message}`;
   }
   if (!Array.isArray(m.args)) return `"args" must be an array`;
+  const shape = argsShapeProblem(m.args);
+  if (shape) return `"args" cannot be used: ${shape}`;
   if (typeof m.lock !== "string" || m.lock.length === 0 || m.lock.length > 200) return `"lock" must be a non-empty string`;
   if (typeof m.queuedAt !== "number" || !Number.isSafeInteger(m.queuedAt) || m.queuedAt < 0) return `"queuedAt" must be a timestamp in ms`;
   const o = m.options;
