@@ -115,6 +115,8 @@ async function dev(options: CliOptions): Promise<void> {
     `next-cacheback dev: Redis REST on ${redis.url} (bridged to ${redactRedisUrl(options.redisUrl)}), QStash on ${qstash.url}`,
     "Paste into .env.local:",
     ...Object.entries(env).map(([key, value]) => `${key}=${value}`),
+    "# where QStash delivers next-cacheback refreshes: your app's refresh route (adjust the port)",
+    "CACHEBACK_REFRESH_URL=http://127.0.0.1:3000/api/cacheback",
     "",
   ];
   console.log(lines.join("\n"));

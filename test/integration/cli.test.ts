@@ -14,6 +14,7 @@ const ENV_KEYS = [
   "QSTASH_TOKEN",
   "QSTASH_CURRENT_SIGNING_KEY",
   "QSTASH_NEXT_SIGNING_KEY",
+  "CACHEBACK_REFRESH_URL",
 ];
 const FLAGS = [
   "--redis-port",
@@ -130,7 +131,7 @@ describe("next-cacheback dev", () => {
     }
   });
 
-  it("prints the six env lines; an app using only the env talks to both servers; SIGINT exits 0", async () => {
+  it("prints the six Upstash env lines and the refresh URL; an app using only the env talks to both servers; SIGINT exits 0", async () => {
     running = startCli(["dev", "--redis-port", "0", "--qstash-port", "0"]);
     const cliProcess = running;
     const env = await eventually(
@@ -143,6 +144,7 @@ describe("next-cacheback dev", () => {
     );
     expect(Object.keys(env)).toEqual(ENV_KEYS);
     expect(env.UPSTASH_REDIS_REST_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(env.CACHEBACK_REFRESH_URL).toBe("http://127.0.0.1:3000/api/cacheback");
     expect(env.QSTASH_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(env.UPSTASH_REDIS_REST_TOKEN).toBe("next-cacheback-dev-redis-token");
     expect(env.QSTASH_TOKEN).toBe("eyJVc2VySUQiOiJkZWZhdWx0VXNlciIsIlBhc3N3b3JkIjoiZGVmYXVsdFBhc3N3b3JkIn0=");
