@@ -1,0 +1,97 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { CacheStore } from "../../src/stores/types.js";
+
+/**
+ * A deterministic scheduler for races: every actor (a refresh, a writer...) runs in its own async context
+ * and stops at each gate (every store call, and the moment its source answers). The driver then lets exactly
+ * one parked actor through, chosen by a seeded PRNG, and waits until every live actor is parked again or
+ * done. Each store call is atomic, so this explores the interleavings that matter.
+ */
+export class Scheduler {
+  readonly #als = new AsyncLocalStorage<string>();
+  readonly #parked = new Map<string, { what: string; go: () => void }>();
+  readonly #running = new Set<string>();
+  readonly #failures: unknown[] = [];
+  /** What happened, in order: `actor:what`. */
+  readonly trace: string[] = [];
+  #next = 0;
+  /** When false, gates let everything through at once (set-up and checks). */
+  active = false;
+
+  /** Starts `work` as an actor named `label`; it runs until its first gate. */
+  spawn(label: string, work: () => Promise<unknown>): void {
+    const id = `${label}#${++this.#next}`;
+    this.#running.add(id);
+    void this.#als.run(id, async () => {
+      try {
+        await work();
+      } catch (error) {
+        this.#failures.push(error);
+      } finally {
+        this.#running.delete(id);
+        this.trace.push(`${id}:done`);
+      }
+    });
+  }
+
+  /** Parks the calling actor until the driver lets it through. Outside an actor (or when inactive) it passes. */
+  gate(what: string): Promise<void> {
+    const id = this.#als.getStore();
+    if (!this.active || id === undefined) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#parked.set(id, { what, go: resolve }));
+  }
+
+  /** Waits until every live actor is parked at a gate (or done). */
+  async quiesce(): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if ([...this.#running].every((id) => this.#parked.has(id))) return;
+      if (Date.now() > deadline) throw new Error(`actors neither parked nor done: ${[...this.#running].filter((id) => !this.#parked.has(id)).join(", ")}`);
+    }
+  }
+
+  /** The actors waiting at a gate, in a stable order. */
+  parked(): string[] {
+    return [...this.#parked.keys()].sort();
+  }
+
+  /** Lets one parked actor through. */
+  release(id: string): void {
+    const slot = this.#parked.get(id);
+    if (!slot) throw new Error(`${id} is not parked`);
+    this.#parked.delete(id);
+    this.trace.push(`${id}:${slot.what}`);
+    slot.go();
+  }
+
+  /** Errors thrown by actors. */
+  get failures(): readonly unknown[] {
+    return this.#failures;
+  }
+
+  /** Whether any actor is still running. */
+  get busy(): boolean {
+    return this.#running.size > 0;
+  }
+}
+
+/** Wraps a store so that each call of an actor waits at a scheduler gate first, then runs atomically. */
+export function gatedStore(inner: CacheStore, scheduler: Scheduler): CacheStore {
+  const gate = <A extends unknown[], R>(what: string, call: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      await scheduler.gate(what);
+      return call(...args);
+    };
+  return {
+    name: `gated-${inner.name}`,
+    get: gate("get", (key: string) => inner.get(key)),
+    set: gate("set", (key: string, entry: string, ttlMs: number) => inner.set(key, entry, ttlMs)),
+    setIfNotNewer: gate("setIfNotNewer", (key: string, entry: string, version: number, ttlMs: number) => inner.setIfNotNewer(key, entry, version, ttlMs)),
+    markStale: gate("markStale", (key: string, version: number) => inner.markStale(key, version)),
+    delete: gate("delete", (...keys: string[]) => inner.delete(...keys)),
+    acquireLock: gate("acquireLock", (key: string, token: string, ttlMs: number) => inner.acquireLock(key, token, ttlMs)),
+    forceLock: gate("forceLock", (key: string, token: string, ttlMs: number) => inner.forceLock(key, token, ttlMs)),
+    releaseLock: gate("releaseLock", (key: string, token: string) => inner.releaseLock(key, token)),
+  };
+}
