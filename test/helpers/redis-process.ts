@@ -67,18 +67,32 @@ function complete(data: string): boolean {
   return Buffer.byteLength(data) >= header.length + 3 + length + 2;
 }
 
+/** Options of {@link startRedisProcess}. */
+export interface RedisProcessOptions {
+  /**
+   * A directory for an append-only file written on every command (`--appendonly yes --appendfsync always`),
+   * so the data survives a kill and restart. Unset keeps nothing: a restart starts empty.
+   * @default undefined
+   */
+  persistDir?: string;
+}
+
 /**
- * Starts `redis-server --port <free> --save "" --appendonly no` as a child process and waits until it
- * answers PING. Other suites keep using the shared server on 6379; this one is the test's to break.
+ * Starts `redis-server --port <free> --save "" --appendonly no` (or with an append-only file, see
+ * {@link RedisProcessOptions}) as a child process and waits until it answers PING. Other suites keep
+ * using the shared server on 6379; this one is the test's to break.
  */
-export async function startRedisProcess(): Promise<RedisProcess> {
+export async function startRedisProcess(options: RedisProcessOptions = {}): Promise<RedisProcess> {
   const port = await freePort();
+  const persistence = options.persistDir
+    ? ["--dir", options.persistDir, "--appendonly", "yes", "--appendfsync", "always"]
+    : ["--appendonly", "no"];
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
 
   const start = async (): Promise<void> => {
     if (child) return;
-    const proc = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+    const proc = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", ...persistence], {
       stdio: "ignore",
     });
     child = proc;

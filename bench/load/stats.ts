@@ -1,0 +1,43 @@
+/** What the load generator saw in one phase of the run. */
+export interface PhaseStats {
+  name: string;
+  /** What happened to the deployment during the phase. */
+  fault: string;
+  fromS: number;
+  toS: number;
+  /** Responses received (any status). */
+  responses: number;
+  /** Responses whose status was not 2xx. */
+  non2xx: number;
+  /** Requests that got no response (connection errors, timeouts). */
+  errors: number;
+  /** Response times, ms. */
+  latencies: number[];
+  /** Cache statuses reported by the API route's JSON. */
+  byCacheStatus: Record<string, number>;
+  /** Response times by cache status, ms. */
+  latencyByCacheStatus: Record<string, number[]>;
+  /** Responses whose value was not the symbol asked for (must stay 0). */
+  wrongValues: number;
+  /** Refresh messages the QStash server accepted during the phase. */
+  published: number;
+}
+
+/** A fresh {@link PhaseStats}. */
+export function emptyPhase(name: string, fault: string, fromS: number, toS: number): PhaseStats {
+  return { name, fault, fromS, toS, responses: 0, non2xx: 0, errors: 0, latencies: [], byCacheStatus: {}, latencyByCacheStatus: {}, wrongValues: 0, published: 0 };
+}
+
+/** The p-th percentile (0-100) of `values`, nearest rank; `NaN` when empty. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] as number;
+}
+
+/** Formats milliseconds for the report. */
+export function ms(value: number): string {
+  if (Number.isNaN(value)) return "–";
+  return value >= 100 ? `${Math.round(value)} ms` : `${value.toFixed(1)} ms`;
+}
