@@ -268,12 +268,19 @@ export class Cacheback {
   /**
    * Marks an entry stale and queues a refresh at once, whoever holds the refresh lock. Readers keep
    * getting the old value until the refresh writes the new one; a refresh that began before this call
-   * cannot overwrite its outcome.
+   * cannot overwrite its outcome. Without a `lifetime` option the refreshed entry keeps the lifetime it
+   * was written with.
    */
   async invalidate(key: CacheKey, options?: RefreshOptions): Promise<InvalidateResult> {
     const { name, args } = splitKey(key);
     const keys = entryKeys(this.prefix, name, args);
-    const opts = resolveRefreshOptions(this.#defaults, options);
+    // Without an explicit lifetime the refreshed entry keeps the one it was written with, not the default.
+    let kept: RefreshOptions | undefined;
+    if (options?.lifetime === undefined) {
+      const current = decodeEnvelope(await this.store.get(keys.entry));
+      if (current && current.freshUntil > current.writtenAt) kept = { lifetime: (current.freshUntil - current.writtenAt) / 1000 };
+    }
+    const opts = resolveRefreshOptions(this.#defaults, kept, options);
     const at = this.#now();
     const marked = await this.store.markStale(keys.entry, this.#versions.next());
     const token = crypto.randomUUID();

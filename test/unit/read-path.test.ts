@@ -255,3 +255,15 @@ describe("keys and options", () => {
     await expect(h.cb.fetch("a", () => 1, { refreshTimeout: 0 })).rejects.toThrow(/refreshTimeout must be a positive/);
   });
 });
+
+describe("invalidate keeps the entry's lifetime", () => {
+  it("a plain-key invalidate without options refreshes with the lifetime the entry was written with", async () => {
+    const h = harness();
+    await h.cb.fetch("headline", () => "v1", { lifetime: 10 });
+    await h.settle();
+    await h.cb.invalidate("headline");
+    expect(h.queue.published.at(-1)!.message.options.lifetime).toBe(10);
+    await h.cb.invalidate("headline", { lifetime: 30 });
+    expect(h.queue.published.at(-1)!.message.options.lifetime).toBe(30);
+  });
+});
