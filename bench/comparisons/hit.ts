@@ -1,0 +1,238 @@
+/**
+ * 1. Hit cost: a read of a fresh entry through each cache vs a bare `get` of the same key over the same
+ * client library (the physical limit of a hit: one round trip). Many short rounds in which every reader
+ * takes its turn (in a rotating order), so that JIT warm-up and the machine's noise fall on all alike;
+ * each round gives a ratio to the bare get measured next to it, and the median round ratio is reported.
+ * Round trips are counted where they arrive: at the REST server for @upstash/redis, with MONITOR at
+ * redis-server for ioredis.
+ */
+import { LABELS, LIBRARIES, ioredisClient, makeContender, upstashClient, type Contender, type Library } from "../lib/contenders.js";
+import { REDIS_URL, type BenchContext } from "../lib/context.js";
+import { median, pool, runBatch, sleep, type Batch, type LoadResult } from "../lib/measure.js";
+import { clientAddress } from "../lib/redis-monitor.js";
+import { ms, perSec, ratio, table, type Section } from "../lib/report.js";
+
+/** Sizes of the hit comparison. */
+export interface HitOptions {
+  /** Hits per reader per round, one at a time. */
+  sequential: number;
+  /** Hits per reader per round with `inFlight` concurrent. */
+  concurrent: number;
+  inFlight: number;
+  rounds: number;
+}
+
+type Who = Library | "bare-upstash" | "bare-ioredis";
+
+/** A median and the range around it. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+/** One row of the results. */
+export interface HitRow {
+  who: Who;
+  label: string;
+  transport: "upstash" | "ioredis";
+  /** Every round pooled. */
+  sequential: LoadResult;
+  concurrent: LoadResult;
+  /** Throughput ÷ the bare get's in the same round: the median and the range over rounds. */
+  ratio: { sequential: Spread; concurrent: Spread };
+  /** HTTP requests per hit at the REST server (Upstash transport), sequential and in flight. */
+  requestsPerHit?: { sequential: number; concurrent: number };
+  /** Redis commands per hit (REST server count, or MONITOR for ioredis). */
+  commandsPerHit: number;
+  /** REST server CPU per hit, µs, sequential (Upstash transport). */
+  serverCpuUsPerHit?: number;
+}
+
+/** Everything comparison 1 found. */
+export interface HitResult {
+  rows: HitRow[];
+  options: HitOptions;
+}
+
+const PERIODS = { freshMs: 3_600_000, staleMs: 86_400_000 };
+const VALUE = { id: 42, title: "A post title of moderate length", tags: ["a", "b", "c"], body: "x".repeat(400) };
+const KEY = "hit";
+
+interface Subject {
+  who: Who;
+  transport: "upstash" | "ioredis";
+  op: () => Promise<unknown>;
+  address?: () => Promise<string>;
+}
+
+/** Runs comparison 1. */
+export async function runHitCost(ctx: BenchContext, options: HitOptions): Promise<HitResult> {
+  const contenders = new Map<Library, Contender>();
+  for (const library of LIBRARIES) {
+    const c = makeContender(library, ctx.config(library, PERIODS));
+    await c.seedFresh(KEY, VALUE);
+    await ctx.stored(c.rawKey(KEY));
+    contenders.set(library, c);
+  }
+  const bareUpstash = upstashClient(ctx.servers);
+  const bareIoredis = ioredisClient({ ioredisUrl: REDIS_URL }, "bench-bare-ioredis");
+  const oursKey = contenders.get("next-cacheback")!.rawKey(KEY);
+  const bentoKey = contenders.get("bentocache")!.rawKey(KEY);
+  const bento = contenders.get("bentocache")!;
+
+  const subjects: Subject[] = [
+    { who: "bare-upstash", transport: "upstash", op: () => bareUpstash.get(oursKey) },
+    ...(["next-cacheback", "cachified", "unkey"] as const).map((library) => ({
+      who: library,
+      transport: "upstash" as const,
+      op: () => contenders.get(library)!.read(KEY),
+    })),
+    { who: "bare-ioredis", transport: "ioredis", op: () => bareIoredis.get(bentoKey), address: () => clientAddress(bareIoredis) },
+    { who: "bentocache", transport: "ioredis", op: () => bento.read(KEY), address: () => clientAddress(bento.connection!) },
+  ];
+
+  // Every cache must really hit the seeded value, and every bare get find the entry, before anything is timed.
+  for (const library of LIBRARIES) {
+    const { value } = await contenders.get(library)!.read(KEY);
+    if (JSON.stringify(value) !== JSON.stringify(VALUE)) throw new Error(`${library} did not hit the seeded value: ${JSON.stringify(value).slice(0, 200)}`);
+  }
+  if ((await bareUpstash.get(oursKey)) === null || (await bareIoredis.get(bentoKey)) === null) throw new Error("a bare get found no entry");
+  for (const s of subjects) for (let i = 0; i < 300; i++) await s.op();
+
+  type Sample = { batch: Batch; requests: number; commands: number; serverCpuUs: number };
+  const samples = new Map<Who, { sequential: Sample[]; concurrent: Sample[] }>(subjects.map((s) => [s.who, { sequential: [], concurrent: [] }]));
+  const measure = async (s: Subject, total: number, concurrency: number): Promise<Sample> => {
+    await ctx.servers.resetStats();
+    const before = await ctx.servers.stats();
+    const batch = await runBatch(() => s.op(), total, concurrency);
+    const after = await ctx.servers.stats();
+    const cpu = after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system;
+    return { batch, requests: after.stats.requests / total, commands: after.stats.commands / total, serverCpuUs: cpu / total };
+  };
+  for (let round = 0; round < options.rounds; round++) {
+    // Rotate the order each round so no reader always runs first or last.
+    const order = subjects.map((_, i) => subjects[(i + round) % subjects.length]!);
+    for (const s of order) samples.get(s.who)!.sequential.push(await measure(s, options.sequential, 1));
+    for (const s of order) samples.get(s.who)!.concurrent.push(await measure(s, options.concurrent, options.inFlight));
+  }
+
+  // Redis commands per hit for the ioredis subjects, counted by redis-server (MONITOR) in a pass of its own.
+  const ioredisCommands = new Map<Who, number>();
+  for (const s of subjects.filter((x) => x.address)) {
+    const counter = ctx.monitor.commandsFrom(await s.address!());
+    const n = 500;
+    for (let i = 0; i < n; i++) await s.op();
+    await sleep(200);
+    ctx.monitor.drop(counter);
+    ioredisCommands.set(s.who, counter.count / n);
+  }
+
+  const perRound = (who: Who, mode: "sequential" | "concurrent"): Spread => {
+    const base = samples.get(subjects.find((s) => s.who === who)!.transport === "upstash" ? "bare-upstash" : "bare-ioredis")![mode];
+    const mine = samples.get(who)![mode];
+    const ratios = mine.map((x, i) => x.batch.latencies.length / x.batch.wallMs / (base[i]!.batch.latencies.length / base[i]!.batch.wallMs));
+    return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
+  };
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const rows: HitRow[] = subjects.map((s) => {
+    const seq = samples.get(s.who)!.sequential;
+    const con = samples.get(s.who)!.concurrent;
+    const label = s.who === "bare-upstash" ? "bare @upstash/redis get" : s.who === "bare-ioredis" ? "bare ioredis get" : LABELS[s.who];
+    return {
+      who: s.who,
+      label,
+      transport: s.transport,
+      sequential: pool(seq.map((x) => x.batch)),
+      concurrent: pool(con.map((x) => x.batch)),
+      ratio: { sequential: perRound(s.who, "sequential"), concurrent: perRound(s.who, "concurrent") },
+      ...(s.transport === "upstash"
+        ? {
+            requestsPerHit: { sequential: mean(seq.map((x) => x.requests)), concurrent: mean(con.map((x) => x.requests)) },
+            commandsPerHit: mean(seq.map((x) => x.commands)),
+            serverCpuUsPerHit: mean(seq.map((x) => x.serverCpuUs)),
+          }
+        : { commandsPerHit: ioredisCommands.get(s.who) ?? Number.NaN }),
+    };
+  });
+  for (const c of contenders.values()) await c.close();
+  bareIoredis.disconnect();
+  return { rows, options };
+}
+
+/** The row of the bare `get` that `row` is measured against. */
+export function baselineOf(result: HitResult, row: HitRow): HitRow {
+  return result.rows.find((r) => r.who === (row.transport === "upstash" ? "bare-upstash" : "bare-ioredis"))!;
+}
+
+/** RESULTS.md section of comparison 1. */
+export function hitSection(result: HitResult): Section {
+  const o = result.options;
+  const spread = (x: Spread) => `${ratio(x.median)} (${x.min.toFixed(2)}–${x.max.toFixed(2)})`;
+  const rows = result.rows.map((r) => {
+    return [
+      r.label,
+      r.transport === "upstash" ? "REST (@upstash/redis)" : "TCP (ioredis)",
+      perSec(r.sequential.opsPerSec),
+      ms(r.sequential.p50ms),
+      ms(r.sequential.p99ms),
+      perSec(r.concurrent.opsPerSec),
+      ms(r.concurrent.p50ms),
+      ms(r.concurrent.p99ms),
+      r.who.startsWith("bare") ? "1 (baseline)" : spread(r.ratio.sequential),
+      r.who.startsWith("bare") ? "1 (baseline)" : spread(r.ratio.concurrent),
+      r.requestsPerHit ? `${r.requestsPerHit.sequential.toFixed(2)} / ${r.requestsPerHit.concurrent.toFixed(3)}` : "n/a (TCP)",
+      r.commandsPerHit.toFixed(2),
+      `${r.sequential.cpuUsPerOp.toFixed(0)} / ${r.concurrent.cpuUsPerOp.toFixed(0)}`,
+    ];
+  });
+  const ours = result.rows.find((r) => r.who === "next-cacheback")!;
+  const bare = result.rows.find((r) => r.who === "bare-upstash")!;
+  const peers = result.rows.filter((r) => r.transport === "upstash" && !r.who.startsWith("bare") && r.who !== "next-cacheback");
+  const oursVsPeers = peers.map((p) => [
+    LABELS[p.who as Library],
+    ratio(ours.sequential.opsPerSec / p.sequential.opsPerSec),
+    ratio(ours.concurrent.opsPerSec / p.concurrent.opsPerSec),
+  ]);
+  const clientOverhead = ours.sequential.cpuUsPerOp - bare.sequential.cpuUsPerOp;
+  const body = [
+    `A fresh entry (a ${JSON.stringify(VALUE).length}-byte JSON value) is read in ${o.rounds} rounds; in each round every reader takes ` +
+      `its turn (the order rotates): ${o.sequential} hits one at a time, then ${o.concurrent} hits with ${o.inFlight} in flight. ` +
+      `Throughput and latency pool every round. Each ratio divides a reader's throughput by that of the bare \`get\` of the same ` +
+      `entry on the same client library in the same round; the median over rounds is shown with its range.`,
+    "",
+    table(
+      [
+        "reader",
+        "transport",
+        "seq. hits/s",
+        "seq. p50 ms",
+        "seq. p99 ms",
+        `${o.inFlight} in flight hits/s`,
+        "p50 ms",
+        "p99 ms",
+        "seq. ratio vs bare get (range)",
+        `${o.inFlight}-in-flight ratio (range)`,
+        "HTTP requests per hit (seq. / in flight)",
+        "Redis commands per hit",
+        "client CPU µs per hit (seq. / in flight)",
+      ],
+      rows,
+    ),
+    "",
+    `next-cacheback against the peers on the same transport (throughput, ours ÷ theirs):`,
+    "",
+    table(["peer", "sequential", `${o.inFlight} in flight`], oursVsPeers),
+    "",
+    `- **Round trips**: next-cacheback's hit is ${ours.requestsPerHit!.sequential.toFixed(2)} HTTP request and ${ours.commandsPerHit.toFixed(2)} Redis command per hit ` +
+      `(counted by the REST server), the same as the bare \`get\`. With ${o.inFlight} in flight, @upstash/redis's auto-pipelining batches ` +
+      `concurrent reads into one \`/pipeline\` request, for the bare \`get\` and every cache alike.`,
+    `- **Client CPU**: ${
+      clientOverhead >= 0
+        ? `a next-cacheback hit costs about ${clientOverhead.toFixed(0)} µs more client CPU than the bare \`get\` (the envelope check and the value's JSON)`
+        : `a next-cacheback hit cost no more client CPU than the bare \`get\` in this run (${(-clientOverhead).toFixed(0)} µs less: noise)`
+    }; the REST server spent about ${(bare.serverCpuUsPerHit ?? 0).toFixed(0)} µs of CPU per request. The REST server, like Upstash, ` +
+      `is a separate process: its time is in the latency of every reader alike.`,
+  ].join("\n");
+  return { title: "1. Hit cost", body };
+}

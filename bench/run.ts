@@ -1,0 +1,109 @@
+/**
+ * `npm run bench`: every comparison of next-cacheback against its peers and the physical limit, in one
+ * run on the same local servers, written to bench/RESULTS.md, bench/results.json and bench/chart.svg.
+ *
+ *   npm run bench                       everything, full size (writes bench/RESULTS.md and the chart)
+ *   npx tsx bench/run.ts hit stampede   only those comparisons (writes to bench/.tmp/)
+ *   BENCH_QUICK=1 npx tsx bench/run.ts  everything at small sizes (writes to bench/.tmp/)
+ *   npx tsx bench/run.ts --render FILE  RESULTS.md and the chart again from a results.json (to bench/.tmp/)
+ *
+ * Comparisons: bytes, hit, stale, miss, stampede, freeze, e2e.
+ */
+import "./lib/ensure-dist.js";
+import { readFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { runBytes } from "./comparisons/bytes.js";
+import { runEndToEnd } from "./comparisons/e2e.js";
+import { runHitCost } from "./comparisons/hit.js";
+import { runFreeze, runStampede } from "./comparisons/instances.js";
+import { runMissStampede } from "./comparisons/miss.js";
+import { runStaleReads } from "./comparisons/stale.js";
+import { startBenchContext } from "./lib/context.js";
+import { describeMachine } from "./lib/machine.js";
+import { writeOutputs } from "./lib/output.js";
+import type { Results } from "./lib/render.js";
+
+const ALL = ["bytes", "hit", "stale", "miss", "stampede", "freeze", "e2e"] as const;
+type Comparison = (typeof ALL)[number];
+
+if (process.argv[2] === "--render") {
+  const results = JSON.parse(readFileSync(process.argv[3] ?? "bench/results.json", "utf8")) as Results;
+  console.log(`Wrote ${await writeOutputs(results, new URL("./.tmp/", import.meta.url))}`);
+  process.exit(0);
+}
+
+const quick = process.env.BENCH_QUICK === "1";
+const asked = process.argv.slice(2);
+for (const a of asked) {
+  if (!(ALL as readonly string[]).includes(a)) {
+    console.error(`Unknown comparison "${a}". Choose from: ${ALL.join(", ")} (or none for all).`);
+    process.exit(2);
+  }
+}
+const selected = new Set<Comparison>(asked.length > 0 ? (asked as Comparison[]) : ALL);
+const complete = !quick && selected.size === ALL.length;
+const outDir = new URL(complete ? "./" : "./.tmp/", import.meta.url);
+
+const SOURCE_DELAY_MS = 2000;
+const SIZES = quick
+  ? {
+      hit: { sequential: 50, concurrent: 200, inFlight: 64, rounds: 4 },
+      stale: { concurrency: [8], windowMs: 800 },
+      miss: 100,
+      stampede: { ks: [1, 2], readers: 50 },
+      freeze: { k: 2, readers: 50 },
+      e2e: { connections: 8, duration: 3, sourceDelayMs: SOURCE_DELAY_MS },
+    }
+  : {
+      hit: { sequential: 300, concurrent: 2000, inFlight: 64, rounds: 30 },
+      stale: { concurrency: [1, 8], windowMs: 1500 },
+      miss: 500,
+      stampede: { ks: [1, 2, 4, 8], readers: 250 },
+      freeze: { k: 8, readers: 250 },
+      e2e: { connections: 32, duration: 10, sourceDelayMs: SOURCE_DELAY_MS },
+    };
+
+const log = (line: string) => console.log(line);
+const started = Date.now();
+const ctx = await startBenchContext(SOURCE_DELAY_MS);
+const command = complete ? "npm run bench" : `${quick ? "BENCH_QUICK=1 " : ""}npx tsx bench/run.ts ${asked.join(" ")}`.trim();
+const results: Results = { machine: await describeMachine(ctx.admin), command, sourceDelayMs: SOURCE_DELAY_MS };
+log(`next-cacheback benchmarks: ${[...selected].join(", ")}${quick ? " (quick sizes)" : ""}; load average ${results.machine.loadAtStart.join(" ")}`);
+try {
+  if (selected.has("bytes")) {
+    log("7. bytes");
+    results.bytes = await runBytes(ctx);
+  }
+  if (selected.has("hit")) {
+    log("1. hit cost");
+    results.hit = await runHitCost(ctx, SIZES.hit);
+  }
+  if (selected.has("stale")) {
+    log("2. stale read latency");
+    results.stale = await runStaleReads(ctx, SIZES.stale);
+  }
+  if (selected.has("miss")) {
+    log("5. miss stampede");
+    results.miss = await runMissStampede(ctx, SIZES.miss);
+  }
+  if (selected.has("stampede")) {
+    log("3. stampede across instances");
+    results.stampede = await runStampede(ctx, SIZES.stampede.ks, SIZES.stampede.readers, log);
+  }
+  if (selected.has("freeze")) {
+    log("4. refresh survives a freeze");
+    results.freeze = await runFreeze(ctx, SIZES.freeze.k, SIZES.freeze.readers, log);
+  }
+  if (selected.has("e2e")) {
+    log("6. end to end");
+    results.e2e = await runEndToEnd(ctx, SIZES.e2e, log);
+  }
+} finally {
+  await ctx.close();
+}
+results.durationSeconds = Math.round((Date.now() - started) / 1000);
+results.loadAtEnd = loadavg().map((x) => Math.round(x * 100) / 100);
+
+const written = await writeOutputs(results, outDir);
+log(`Wrote ${written} in ${results.durationSeconds} s.`);
+process.exit(0);
