@@ -51,6 +51,7 @@ export async function runBytes(ctx: BenchContext): Promise<BytesRow[]> {
 /** RESULTS.md section of comparison 7. */
 export function bytesSection(rows: readonly BytesRow[]): Section {
   const ours = rows.filter((r) => r.library === "next-cacheback").map((r) => r.storedBytes - r.jsonBytes);
+  const span = (xs: number[]) => (Math.min(...xs) === Math.max(...xs) ? `${xs[0]}` : `${Math.min(...xs)}–${Math.max(...xs)}`);
   const body = [
     `Each cache stores the same values; STRLEN of the stored string against the length of the value's own JSON. ` +
       `"key bytes" is the key each cache builds for the name, not counting the benchmark's own prefix.`,
@@ -69,9 +70,10 @@ export function bytesSection(rows: readonly BytesRow[]): Section {
     ),
     "",
     `- next-cacheback's envelope is \`{"writtenAt":…,"freshUntil":…,"version":…,"value":…}\`: a fixed overhead of ` +
-      `${Math.min(...ours)}–${Math.max(...ours)} bytes (three millisecond timestamps and their names), whatever the size of the value; ` +
-      `the peers' envelopes carry the same kind of metadata in ${Math.min(...rows.filter((r) => r.library !== "next-cacheback").map((r) => r.storedBytes - r.jsonBytes))}–` +
-      `${Math.max(...rows.filter((r) => r.library !== "next-cacheback").map((r) => r.storedBytes - r.jsonBytes))} bytes.`,
+      `${span(ours)} bytes whatever the size of the value (three timestamps and their names; \`version\` counts microseconds), against ` +
+      `${LIBRARIES.filter((l) => l !== "next-cacheback")
+        .map((l) => `${span(rows.filter((r) => r.library === l).map((r) => r.storedBytes - r.jsonBytes))} for ${LABELS[l]}`)
+        .join(", ")}.`,
   ].join("\n");
   return { title: "7. Bytes stored per entry", body };
 }

@@ -118,7 +118,7 @@ export async function runInstances(
   await ctx.stored(seeder.rawKey(warmKey));
   await seeder.close();
 
-  const writes = ctx.monitor.writesTo(rawKey);
+  const writes = await ctx.monitor.writesTo(rawKey);
   const children = mode === "stampede" ? pool.take(instances) : Array.from({ length: instances }, () => new Instance());
   try {
     const setup: InstanceSetup = { type: "setup", library, config, key, warmKey, readers, mode };
@@ -221,6 +221,9 @@ export function stampedeSection(runs: readonly InstancesRun[], sourceDelayMs: nu
     ms(r.maxMs),
   ]);
   const ours = runs.filter((r) => r.library === "next-cacheback");
+  const maxK = Math.max(...ks);
+  const at = (library: Library, k: number) => runs.find((x) => x.library === library && x.instances === k)!;
+  const peers = LIBRARIES.filter((l) => l !== "next-cacheback");
   const body = [
     `K processes (separate instances, each with its own cache instance) hold ${readers} readers each; all read one stale key at the ` +
       `same moment (a barrier releases them together). The source takes ${sourceDelayMs} ms. The table counts the calls the source ` +
@@ -237,6 +240,12 @@ export function stampedeSection(runs: readonly InstancesRun[], sourceDelayMs: nu
     `- next-cacheback ran the source ${ours.map((r) => r.sourceRuns).join(", ")} time(s) for K = ${ks.join(", ")}: the refresh lock is a ` +
       `Redis key shared by every instance, and the refresh itself runs once, in the refresh route.`,
     `- The peers deduplicate refreshes inside one process only (an in-memory map or lock), so each instance refreshes on its own.`,
+    `- Reader latency: at K = ${maxK}, next-cacheback's slowest instance had a p99 of ${ms(at("next-cacheback", maxK).p99ms)} ms against ` +
+      `${peers.map((l) => `${ms(at(l, maxK).p99ms)} ms for ${LABELS[l]}`).join(", ")}: each of its stale reads also sends the refresh lock's ` +
+      `\`SET NX\` to the REST server, so a stampede makes twice the requests.`,
+    ...peers
+      .filter((l) => at(l, maxK).writes > at(l, maxK).sourceRuns)
+      .map((l) => `- ${LABELS[l]} wrote the entry ${at(l, maxK).writes} times at K = ${maxK} for ${at(l, maxK).sourceRuns} source runs: every stale reader writes the refreshed value.`),
   ].join("\n");
   return { title: "3. Stampede across instances", body };
 }

@@ -33,7 +33,7 @@ export async function runMissStampede(ctx: BenchContext, readers: number): Promi
     await contender.seedFresh(`${key}-warm`, { warm: true });
     await ctx.stored(contender.rawKey(`${key}-warm`));
     await contender.read(`${key}-warm`);
-    const writes = ctx.monitor.writesTo(contender.rawKey(key));
+    const writes = await ctx.monitor.writesTo(contender.rawKey(key));
     const latencies: number[] = [];
     let fetched = 0;
     let errors = 0;

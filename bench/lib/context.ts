@@ -4,7 +4,7 @@ import { serveFetch, type ServedHandler } from "../../test/helpers/serve-fetch.j
 import { JOB, upstashClient, type ContenderConfig, type Library } from "./contenders.js";
 import { until } from "./measure.js";
 import { lib } from "./package.js";
-import { startRedisMonitor, type RedisMonitor } from "./redis-monitor.js";
+import { redisMonitor, type RedisMonitor } from "./redis-monitor.js";
 import { startServerProcess, type ServerProcess } from "./servers.js";
 import { fetchFromSource, startSlowSource, type SlowSource } from "./source.js";
 
@@ -50,7 +50,7 @@ export async function startBenchContext(sourceDelayMs: number): Promise<BenchCon
   });
   handler = routeInstance.createRefreshHandler({ jobs: { [JOB]: (key: string) => fetchFromSource(source.url, key) } });
   const admin = new IORedis(REDIS_URL, { connectionName: "bench-admin" });
-  const monitor = await startRedisMonitor(REDIS_URL);
+  const monitor = redisMonitor(REDIS_URL);
 
   return {
     servers,

@@ -7,13 +7,16 @@ export interface Counter {
   readonly seen: readonly string[];
 }
 
-/** Counts, at the redis-server itself (MONITOR), the commands that match tests. */
+/**
+ * Counts, at the redis-server itself (MONITOR), the commands that match tests. MONITOR streams every
+ * command of every client to this process, so it is on only while a counter is: never during timing.
+ */
 export interface RedisMonitor {
-  /** Every command sent by the client at `address` (`ip:port`). */
-  commandsFrom(address: string): Counter;
-  /** Every write (`SET` and friends, including those run inside Lua scripts) to `key`. */
-  writesTo(key: string): Counter;
-  /** Stops counting with `counter`. */
+  /** Counts every command sent by the client at `address` (`ip:port`) from now on. */
+  commandsFrom(address: string): Promise<Counter>;
+  /** Counts every write (`SET` and friends, including those run inside Lua scripts) to `key` from now on. */
+  writesTo(key: string): Promise<Counter>;
+  /** Stops counting with `counter` (and stops monitoring when it was the last one). */
   drop(counter: Counter): void;
   close(): Promise<void>;
 }
@@ -28,31 +31,51 @@ export async function clientAddress(client: IORedis): Promise<string> {
   return match[1] as string;
 }
 
-/** Opens a MONITOR connection to `url`. Everything other clients do passes through it: counters filter. */
-export async function startRedisMonitor(url: string): Promise<RedisMonitor> {
-  const connection = new IORedis(url, { connectionName: "bench-monitor" });
-  const monitor = await connection.monitor();
-  type Live = { count: number; seen: string[]; test: (args: string[], source: string) => boolean };
+type Live = { count: number; seen: string[]; test: (args: string[], source: string) => boolean };
+
+/** A monitor of the redis-server at `url`; it connects when the first counter starts. */
+export function redisMonitor(url: string): RedisMonitor {
   const counters = new Set<Live>();
-  monitor.on("monitor", (_time: string, args: string[], source: string) => {
-    for (const counter of counters) {
-      if (!counter.test(args, source)) continue;
-      counter.count++;
-      if (counter.seen.length < 200) counter.seen.push(`${args[0]} ${args[1] ?? ""}`);
-    }
-  });
-  const add = (test: Live["test"]): Counter => {
+  let session: Promise<{ connection: IORedis; monitor: IORedis }> | undefined;
+
+  const start = () =>
+    (session ??= (async () => {
+      const connection = new IORedis(url, { connectionName: "bench-monitor", lazyConnect: true });
+      await connection.connect();
+      const monitor = await connection.monitor();
+      monitor.on("monitor", (_time: string, args: string[], source: string) => {
+        for (const counter of counters) {
+          if (!counter.test(args, source)) continue;
+          counter.count++;
+          if (counter.seen.length < 200) counter.seen.push(`${args[0]} ${args[1] ?? ""}`);
+        }
+      });
+      return { connection, monitor };
+    })());
+
+  const stop = async () => {
+    const current = session;
+    session = undefined;
+    if (!current) return;
+    const { connection, monitor } = await current;
+    monitor.disconnect();
+    connection.disconnect();
+  };
+
+  const add = async (test: Live["test"]): Promise<Counter> => {
     const counter: Live = { count: 0, seen: [], test };
     counters.add(counter);
+    await start();
     return counter;
   };
+
   return {
     commandsFrom: (address) => add((_args, source) => source === address),
     writesTo: (key) => add((args) => args[1] === key && WRITES.has((args[0] ?? "").toLowerCase())),
-    drop: (counter) => counters.delete(counter as Live),
-    close: async () => {
-      monitor.disconnect();
-      connection.disconnect();
+    drop: (counter) => {
+      counters.delete(counter as Live);
+      if (counters.size === 0) void stop();
     },
+    close: stop,
   };
 }

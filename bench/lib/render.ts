@@ -11,7 +11,7 @@ import { staleSection, type StaleResult } from "../comparisons/stale.js";
 import type { Panel } from "./chart.js";
 import { LABELS, LIBRARIES, type Library } from "./contenders.js";
 import type { Machine } from "./machine.js";
-import { ratio, type Section } from "./report.js";
+import { ms, ratio, type Section } from "./report.js";
 
 /** Everything one run found (also written as results.json). */
 export interface Results {
@@ -109,7 +109,74 @@ export function chartPanels(r: Results): Panel[] {
       bars: r.e2e.rows.map((row) => ({ group: row.page.split(" (")[0]!, series: "requests/s", value: row.requestsPerSec, label: row.requestsPerSec.toFixed(0) })),
     });
   }
+  if (r.bytes) {
+    const values = [...new Set(r.bytes.map((x) => x.value))];
+    panels.push({
+      title: "7. Bytes stored per entry beyond the value",
+      subtitle: "STRLEN of the stored entry minus the length of the value's own JSON (lower is better)",
+      yTitle: "bytes",
+      series: ["overhead"],
+      bars: order.map((library) => {
+        const row = r.bytes!.find((x) => x.library === library && x.value === values[0])!;
+        return { group: SHORT[library], series: "overhead", value: row.storedBytes - row.jsonBytes };
+      }),
+    });
+  }
   return panels;
+}
+
+/** Where a peer measured better than next-cacheback in this run, worked out from the figures. */
+function peerWins(r: Results): string[] {
+  const lines: string[] = [];
+  const peers = LIBRARIES.filter((l) => l !== "next-cacheback");
+  if (r.hit) {
+    const ours = r.hit.rows.find((x) => x.who === "next-cacheback")!;
+    for (const mode of ["sequential", "concurrent"] as const) {
+      const better = r.hit.rows.filter((x) => x.transport === "upstash" && (peers as readonly Library[]).includes(x.who as Library) && x.ratio[mode].median > ours.ratio[mode].median + 0.05);
+      const what = mode === "sequential" ? "one at a time" : `with ${r.hit.options.inFlight} in flight`;
+      for (const x of better) {
+        lines.push(
+          `- Hits ${what}: ${LABELS[x.who as Library]} reached ${ratio(x.ratio[mode].median)} of the bare \`get\` against next-cacheback's ` +
+            `${ratio(ours.ratio[mode].median)} (comparison 1).`,
+        );
+      }
+    }
+  }
+  if (r.stale) {
+    for (const c of r.stale.options.concurrency) {
+      const at = (l: Library) => r.stale!.rows.find((x) => x.library === l && x.concurrency === c)!;
+      const ours = at("next-cacheback");
+      const oursRatio = ours.stale.p50ms / ours.hit.p50ms;
+      const better = peers.filter((l) => at(l).stale.p50ms / at(l).hit.p50ms < oursRatio - 0.1);
+      if (better.length > 0) {
+        lines.push(
+          `- Stale reads (${c} in flight), as a multiple of the same cache's hits at p50: ` +
+            `${better.map((l) => `${LABELS[l]} ${ratio(at(l).stale.p50ms / at(l).hit.p50ms)}`).join(", ")}, next-cacheback ${ratio(oursRatio)}. next-cacheback sends the refresh lock's \`SET NX\` on every stale read until the refresh lands (comparison 2).`,
+        );
+      }
+    }
+  }
+  if (r.stampede) {
+    const k = Math.max(...r.stampede.map((x) => x.instances));
+    const at = (l: Library) => r.stampede!.find((x) => x.library === l && x.instances === k)!;
+    const better = peers.filter((l) => at(l).p99ms < at("next-cacheback").p99ms);
+    if (better.length > 0) {
+      lines.push(
+        `- Reader latency in the K = ${k} stampede: worst instance p99 ${better.map((l) => `${ms(at(l).p99ms)} ms for ${LABELS[l]}`).join(", ")}, ` +
+          `${ms(at("next-cacheback").p99ms)} ms for next-cacheback (its stale reads also send the lock attempt; comparison 3).`,
+      );
+    }
+  }
+  if (r.bytes) {
+    const overhead = (l: Library) => Math.max(...r.bytes!.filter((x) => x.library === l).map((x) => x.storedBytes - x.jsonBytes));
+    const better = peers.filter((l) => overhead(l) < overhead("next-cacheback"));
+    if (better.length > 0) {
+      lines.push(
+        `- Bytes per entry beyond the value: ${better.map((l) => `${LABELS[l]} ${overhead(l)}`).join(", ")}, next-cacheback ${overhead("next-cacheback")} (comparison 7).`,
+      );
+    }
+  }
+  return lines;
 }
 
 function headline(r: Results): string[] {
@@ -195,6 +262,7 @@ export function resultsMarkdown(r: Results, chart: boolean): string {
     "",
     ...headline(r),
     "",
+    ...(peerWins(r).length > 0 ? ["Where a peer did better in this run:", "", ...peerWins(r), ""] : []),
     ...(chart ? ["![Headline comparisons](chart.svg)", ""] : []),
     "## Setup",
     "",
