@@ -70,7 +70,7 @@ export function bytesSection(rows: readonly BytesRow[]): Section {
     ),
     "",
     `- next-cacheback's envelope is \`{"writtenAt":…,"freshUntil":…,"version":…,"value":…}\`: a fixed overhead of ` +
-      `${span(ours)} bytes whatever the size of the value (three timestamps and their names; \`version\` counts microseconds), against ` +
+      `${span(ours)} bytes whatever the size of the value (three timestamps and their names; \`version\` is milliseconds × 1000), against ` +
       `${LIBRARIES.filter((l) => l !== "next-cacheback")
         .map((l) => `${span(rows.filter((r) => r.library === l).map((r) => r.storedBytes - r.jsonBytes))} for ${LABELS[l]}`)
         .join(", ")}.`,

@@ -33,8 +33,10 @@ function commit(): string {
   try {
     const root = new URL("../../", import.meta.url).pathname;
     const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "bench"], { cwd: root, encoding: "utf8" }).trim() !== "";
-    return dirty ? `${head} (with uncommitted changes in src/ or bench/)` : head;
+    const changed = execFileSync("git", ["status", "--porcelain", "--untracked-files=no", "--", "src", "bench", "example-next-app"], { cwd: root, encoding: "utf8" })
+      .split("\n")
+      .filter((line) => line.trim() !== "" && !/bench\/(RESULTS\.md|results\.json|chart\.svg)$/.test(line));
+    return changed.length > 0 ? `${head} (with uncommitted changes to ${changed.length} file(s) in src/, bench/ or example-next-app/)` : head;
   } catch {
     return "unknown";
   }
