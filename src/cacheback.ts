@@ -30,7 +30,10 @@ export interface CachebackResult<T> {
   syncFetch: boolean;
   /** Age in seconds of the value served (0 right after a synchronous fetch); `null` when `empty` was served. */
   age: number | null;
-  /** Whether this read asked for a background refresh (the shared lock decides if it is actually queued). */
+  /**
+   * Whether a background refresh is on its way: asked for by this read, or by a read of this process
+   * moments before (the shared lock decides which instance actually queues it).
+   */
   refreshScheduled: boolean;
   /** Settles when this read's background work (lock, publish, write-back) is done. Hand it to `waitUntil` if you like. */
   background: Promise<void>;
@@ -106,6 +109,8 @@ export interface TypedFetchWithStatus {
 }
 
 const DEFAULT_PREFIX = "cacheback:";
+/** How long a process skips its own repeated refresh requests for one entry (capped by refreshTimeout). */
+const REFRESH_REQUEST_MEMO_MS = 250;
 let instanceCount = 0;
 
 /**
@@ -131,6 +136,8 @@ export class Cacheback {
   readonly #bgTimeoutMs: number;
   readonly #background: (task: () => Promise<unknown>) => Promise<void>;
   readonly #inflight = new Map<string, Promise<unknown>>();
+  /** Lock key → until when this process does not try that lock again (see #requestRefresh). */
+  readonly #refreshRequested = new Map<string, number>();
   readonly #storeRead = (key: string) => this.store.get(key);
   readonly #lastLogged = new Map<string, number>();
 
@@ -235,7 +242,7 @@ export class Cacheback {
     if (entry && state === "stale") {
       const age = entryAgeSeconds(entry, this.#now());
       this.#events.emit("stale", { key: keys.entry, age, syncFetch: false });
-      const background = this.#background(() => this.#queueRefresh(keys, name, args, opts, "stale"));
+      const background = this.#requestRefresh(keys, name, args, opts, "stale");
       return { value: value as T, status: "stale", syncFetch: false, age, refreshScheduled: true, background };
     }
 
@@ -249,7 +256,7 @@ export class Cacheback {
         this.#events.emit("refresh-failed", { key: keys.entry, job: name, error, sync: true });
         const age = entryAgeSeconds(entry, this.#now());
         this.#events.emit("stale", { key: keys.entry, age, syncFetch: false });
-        const background = this.#background(() => this.#queueRefresh(keys, name, args, opts, "stale"));
+        const background = this.#requestRefresh(keys, name, args, opts, "stale");
         return { value: value as T, status: "stale", syncFetch: false, age, refreshScheduled: true, background };
       }
     }
@@ -257,7 +264,7 @@ export class Cacheback {
     // Miss (absent, expired, unreadable, or the store is down).
     if (options.fetchOnMiss === false && !readFailed) {
       this.#events.emit("miss", { key: keys.entry, syncFetch: false });
-      const background = this.#background(() => this.#queueRefresh(keys, name, args, opts, "miss"));
+      const background = this.#requestRefresh(keys, name, args, opts, "miss");
       return { value: (options.empty ?? null) as T, status: "miss", syncFetch: false, age: null, refreshScheduled: true, background };
     }
     this.#events.emit("miss", { key: keys.entry, syncFetch: true });
@@ -473,6 +480,22 @@ export class Cacheback {
     return run;
   }
 
+  /**
+   * Asks for a background refresh, unless this process asked for one of this entry moments ago: the
+   * lock that attempt took or found is still held, so another attempt could only lose. Stale reads thus
+   * cost one `GET`, like hits, while a refresh is on its way; a failed attempt clears the memo at once.
+   */
+  #requestRefresh(keys: EntryKeys, name: string, args: readonly unknown[], opts: ResolvedRefreshOptions, reason: "stale" | "miss"): Promise<void> {
+    const now = this.#now();
+    const until = this.#refreshRequested.get(keys.lock);
+    if (until !== undefined && until > now) return Promise.resolve();
+    if (this.#refreshRequested.size >= 10_000) {
+      for (const [lock, t] of this.#refreshRequested) if (t <= now) this.#refreshRequested.delete(lock);
+    }
+    this.#refreshRequested.set(keys.lock, now + Math.min(opts.refreshTimeout * 1000, REFRESH_REQUEST_MEMO_MS));
+    return this.#background(() => this.#queueRefresh(keys, name, args, opts, reason));
+  }
+
   /** Background: wins the shared refresh lock, or leaves the refresh to whoever holds it. */
   async #queueRefresh(keys: EntryKeys, name: string, args: readonly unknown[], opts: ResolvedRefreshOptions, reason: "stale" | "miss"): Promise<void> {
     const token = crypto.randomUUID();
@@ -480,6 +503,7 @@ export class Cacheback {
     try {
       won = await withTimeout(this.store.acquireLock(keys.lock, token, opts.refreshTimeout * 1000), this.#bgTimeoutMs, `lock of ${keys.lock}`);
     } catch (error) {
+      this.#refreshRequested.delete(keys.lock);
       this.#reportError("lock", keys.entry, error);
       return;
     }
@@ -499,6 +523,7 @@ export class Cacheback {
     } catch (error) {
       this.#reportError("publish", keys.entry, error);
       // Let a later read queue the refresh again instead of waiting out the lock.
+      this.#refreshRequested.delete(keys.lock);
       await unlock();
     }
   }

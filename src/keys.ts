@@ -74,6 +74,16 @@ export function argsShapeProblem(args: readonly unknown[]): string | undefined {
   return walk(args, "args", 0);
 }
 
+/** True when every argument is a string, boolean, null or finite number: JSON as is, nothing to walk. */
+function primitivesOnly(args: readonly unknown[]): boolean {
+  for (const a of args) {
+    if (a === null || typeof a === "string" || typeof a === "boolean") continue;
+    if (typeof a === "number" && Number.isFinite(a)) continue;
+    return false;
+  }
+  return true;
+}
+
 /** Splits a key into its job name and arguments, checking both. */
 export function splitKey(key: CacheKey): { name: string; args: unknown[] } {
   if (typeof key === "string") return { name: checkJobName(key), args: [] };
@@ -82,6 +92,7 @@ export function splitKey(key: CacheKey): { name: string; args: unknown[] } {
   }
   const [name, ...args] = key as readonly unknown[];
   checkJobName(name);
+  if (primitivesOnly(args)) return { name: name as string, args }; // the common case: nothing nested to check
   const shape = argsShapeProblem(args);
   if (shape) throw new CachebackKeyError(`The arguments of job "${String(name)}" cannot be used in a cache key: ${shape}`);
   const bad = findNonJson(args);
@@ -99,7 +110,7 @@ export function splitKey(key: CacheKey): { name: string; args: unknown[] } {
  */
 export function entryId(name: string, args: readonly unknown[]): string {
   if (args.length === 0) return name;
-  const json = canonicalJson(args);
+  const json = primitivesOnly(args) ? JSON.stringify(args) : canonicalJson(args);
   if (json.length <= MAX_INLINE_ARGS_LENGTH) return `${name}:${json}`;
   return `${name}:#${bytesToHex(sha256(utf8ToBytes(json)))}`;
 }

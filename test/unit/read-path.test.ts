@@ -267,3 +267,42 @@ describe("invalidate keeps the entry's lifetime", () => {
     expect(h.queue.published.at(-1)!.message.options.lifetime).toBe(30);
   });
 });
+
+describe("stale reads while a refresh is on its way", () => {
+  it("cost one GET each: a process tries the refresh lock once, not on every stale read", async () => {
+    const h = harness();
+    await h.cb.fetch("feed", () => "v1", { lifetime: 10 });
+    await h.settle();
+    h.advance(11);
+    let lockAttempts = 0;
+    const acquire = h.store.acquireLock.bind(h.store);
+    h.store.acquireLock = (...a) => {
+      lockAttempts++;
+      return acquire(...a);
+    };
+    for (let i = 0; i < 50; i++) {
+      const r = await h.cb.fetchWithStatus("feed", () => "v2", { lifetime: 10 });
+      expect(r).toMatchObject({ value: "v1", status: "stale", refreshScheduled: true });
+    }
+    await h.settle();
+    expect(lockAttempts).toBe(1);
+    expect(h.queue.published).toHaveLength(1);
+
+    // A little later (the refresh has not landed yet), one more attempt; it loses to the held lock.
+    h.advance(3);
+    await h.cb.fetch("feed", () => "v2", { lifetime: 10 });
+    await h.settle();
+    expect(lockAttempts).toBe(2);
+    expect(h.queue.published).toHaveLength(1);
+  });
+
+  it("after a failed publish the next read tries again at once", async () => {
+    const h = harness();
+    await h.cb.set("feed", "v1", { lifetime: 0 });
+    h.queue.failNext = 1;
+    await (await h.cb.fetchWithStatus("feed", () => "v2")).background;
+    expect(h.queue.published).toHaveLength(0);
+    await (await h.cb.fetchWithStatus("feed", () => "v2")).background;
+    expect(h.queue.published).toHaveLength(1);
+  });
+});
