@@ -109,6 +109,8 @@ export interface TypedFetchWithStatus {
 }
 
 const DEFAULT_PREFIX = "cacheback:";
+/** The `background` of a read with nothing left to do. */
+const SETTLED: Promise<void> = Promise.resolve();
 /** How long a process skips its own repeated refresh requests for one entry (capped by refreshTimeout). */
 const REFRESH_REQUEST_MEMO_MS = 250;
 let instanceCount = 0;
@@ -129,6 +131,7 @@ export class Cacheback {
 
   readonly #config: CachebackConfig;
   readonly #defaults: RefreshOptions | undefined;
+  readonly #resolvedDefaults: ResolvedRefreshOptions;
   readonly #events: EventHub;
   readonly #now: () => number;
   readonly #versions: VersionClock;
@@ -147,7 +150,7 @@ export class Cacheback {
     this.queue = config.queue ?? (config.qstash ? new QStashQueue(config.qstash) : new LocalQueue());
     this.prefix = config.prefix ?? DEFAULT_PREFIX;
     this.#defaults = config.defaults;
-    resolveRefreshOptions(config.defaults); // fail fast on bad defaults
+    this.#resolvedDefaults = resolveRefreshOptions(config.defaults); // fails fast on bad defaults
     this.#now = config.now ?? Date.now;
     this.#versions = config.now ? new VersionClock(config.now) : processVersionClock();
     this.#readTimeoutMs = (config.readTimeout ?? 1) * 1000;
@@ -209,13 +212,16 @@ export class Cacheback {
   async read<T>(key: CacheKey, fn: Fetcher, options: FetchOptions<T> = {}): Promise<CachebackResult<T>> {
     const { name, args } = splitKey(key);
     const keys = entryKeys(this.prefix, name, args);
-    const opts = resolveRefreshOptions(this.#defaults, options);
+    const opts =
+      options.lifetime === undefined && options.ttl === undefined && options.refreshTimeout === undefined && options.fetchOnStaleThreshold === undefined
+        ? this.#resolvedDefaults
+        : resolveRefreshOptions(this.#defaults, options);
     const serializer = (options.serializer ?? jsonSerializer) as Serializer<T>;
 
     let stored: unknown = null;
     let readFailed = false;
     try {
-      stored = await withTimeout(requestMemoRead(this.#storeRead, keys.entry), this.#readTimeoutMs, `read of ${keys.entry}`);
+      stored = await withTimeout(requestMemoRead(this.#storeRead, keys.entry), this.#readTimeoutMs, () => `read of ${keys.entry}`);
     } catch (error) {
       readFailed = true;
       this.#reportError("read", keys.entry, error);
@@ -236,7 +242,7 @@ export class Cacheback {
     if (entry && state === "fresh") {
       const age = entryAgeSeconds(entry, this.#now());
       this.#events.emit("hit", { key: keys.entry, age });
-      return { value: value as T, status: "hit", syncFetch: false, age, refreshScheduled: false, background: Promise.resolve() };
+      return { value: value as T, status: "hit", syncFetch: false, age, refreshScheduled: false, background: SETTLED };
     }
 
     if (entry && state === "stale") {
@@ -488,7 +494,7 @@ export class Cacheback {
   #requestRefresh(keys: EntryKeys, name: string, args: readonly unknown[], opts: ResolvedRefreshOptions, reason: "stale" | "miss"): Promise<void> {
     const now = this.#now();
     const until = this.#refreshRequested.get(keys.lock);
-    if (until !== undefined && until > now) return Promise.resolve();
+    if (until !== undefined && until > now) return SETTLED;
     if (this.#refreshRequested.size >= 10_000) {
       for (const [lock, t] of this.#refreshRequested) if (t <= now) this.#refreshRequested.delete(lock);
     }
