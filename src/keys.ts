@@ -84,6 +84,19 @@ function primitivesOnly(args: readonly unknown[]): boolean {
   return true;
 }
 
+/** `JSON.stringify(args)` built directly when every argument is a primitive; `undefined` otherwise. */
+function primitiveArgsJson(args: readonly unknown[]): string | undefined {
+  let json = "[";
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (i > 0) json += ",";
+    if (typeof a === "string") json += JSON.stringify(a);
+    else if (a === null || typeof a === "boolean" || (typeof a === "number" && Number.isFinite(a))) json += String(a);
+    else return undefined;
+  }
+  return `${json}]`;
+}
+
 /** Splits a key into its job name and arguments, checking both. */
 export function splitKey(key: CacheKey): { name: string; args: unknown[] } {
   if (typeof key === "string") return { name: checkJobName(key), args: [] };
@@ -110,7 +123,7 @@ export function splitKey(key: CacheKey): { name: string; args: unknown[] } {
  */
 export function entryId(name: string, args: readonly unknown[]): string {
   if (args.length === 0) return name;
-  const json = primitivesOnly(args) ? JSON.stringify(args) : canonicalJson(args);
+  const json = primitiveArgsJson(args) ?? canonicalJson(args);
   if (json.length <= MAX_INLINE_ARGS_LENGTH) return `${name}:${json}`;
   return `${name}:#${bytesToHex(sha256(utf8ToBytes(json)))}`;
 }

@@ -306,3 +306,11 @@ describe("stale reads while a refresh is on its way", () => {
     expect(h.queue.published).toHaveLength(1);
   });
 });
+
+describe("key ids of primitive arguments", () => {
+  it("equal the canonical JSON of the arguments", async () => {
+    const { canonicalJson, entryId } = await import("../../src/keys.js");
+    const cases: unknown[][] = [[1], ["a\"b\n", 2.5, -0, 1e21, true, null], ["ü🚀", false], [0, "0"]];
+    for (const args of cases) expect(entryId("j", args)).toBe(`j:${canonicalJson(args)}`);
+  });
+});
