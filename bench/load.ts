@@ -6,6 +6,7 @@
  *
  *   npx tsx bench/load.ts            (LOAD_DURATION_S, LOAD_CONNECTIONS and LOAD_OUT override the defaults)
  */
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
@@ -288,6 +289,7 @@ async function main(): Promise<void> {
         drainMs,
       },
       entries: { beforeRestart: entriesBeforeRestart, lostAcrossRestart, expectedAtEnd: HOT.length + WARM.length, missingAtEnd },
+      commit: commitId(),
       machine: {
         cpu: os.cpus()[0]?.model ?? "unknown",
         cores: os.cpus().length,
@@ -310,6 +312,17 @@ async function main(): Promise<void> {
     await Promise.all([rest.close(), qstash.close()]);
     await redisProc.close();
     rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** The commit being measured, marked when the working tree differs from it. */
+function commitId(): string {
+  try {
+    const id = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "example-next-app", "bench/load.ts", "bench/load"], { cwd: ROOT, encoding: "utf8" }).trim();
+    return dirty ? `${id}+changes` : id;
+  } catch {
+    return "unknown";
   }
 }
 

@@ -36,6 +36,8 @@ export interface LoadRun {
     drainMs: number;
   };
   entries: { beforeRestart: number; lostAcrossRestart: number; expectedAtEnd: number; missingAtEnd: string[] };
+  /** The commit measured (with "+changes" when the tree had uncommitted changes). */
+  commit: string;
   machine: { cpu: string; cores: number; memoryGb: number; os: string; node: string; loadBefore: number[]; loadAfter: number[] };
 }
 
@@ -75,10 +77,10 @@ export function renderReport(run: LoadRun): string {
     "machine). The fault, race and hostile-request suites it summarises run on every `npm test`",
     "(`npx vitest run --project reliability`).",
     "",
-    `Last run: **${run.date}** on ${machine.cpu} (${machine.cores} cores, ${machine.memoryGb} GB), ${machine.os}, Node ${machine.node}.`,
+    `Last run: **${run.date}**, commit ${run.commit}, on ${machine.cpu} (${machine.cores} cores, ${machine.memoryGb} GB), ${machine.os}, Node ${machine.node}.`,
     `Load average before the run: ${machine.loadBefore.map((l) => l.toFixed(2)).join(" / ")} (1 / 5 / 15 min); after: ${machine.loadAfter.map((l) => l.toFixed(2)).join(" / ")}.`,
     quiet
-      ? "The machine was quiet when the run started."
+      ? "The machine was quiet when the run started (1-minute load average below 1)."
       : "**The machine was not quiet when the run started** (1-minute load average of 1 or more: other work was running), so latencies are higher than on an idle machine.",
     "The load generator (autocannon), the Next.js server, both dev servers and redis-server all share those cores.",
     "",
