@@ -16,6 +16,9 @@ let servers: DevServers;
 let app: ServedHandler;
 let cb: Cacheback;
 let sourceCalls = 0;
+// The refresh waits on this gate, so every reader of both processes sees the entry stale.
+let openGate: () => void = () => undefined;
+let gate: Promise<void> = Promise.resolve();
 const prefix = randomPrefix("procs");
 
 beforeAll(async () => {
@@ -34,6 +37,7 @@ beforeAll(async () => {
     jobs: {
       quote: async (symbol: string) => {
         sourceCalls++;
+        await gate;
         return { symbol, from: "refresh" };
       },
     },
@@ -48,6 +52,7 @@ afterAll(async () => {
 describe("several processes", () => {
   it("1,000 concurrent stale reads from 2 processes publish one message and run the source once", async () => {
     await cb.set(["quote", "MP"], { symbol: "MP", from: "seed" }, { lifetime: 0 });
+    gate = new Promise<void>((resolve) => (openGate = resolve));
     const env = {
       PATH: process.env.PATH,
       ...servers.env,
@@ -59,11 +64,9 @@ describe("several processes", () => {
     const outputs = await Promise.all(
       [1, 2].map(() => run(process.execPath, ["test/fixtures/stale-reader.mjs"], { cwd: ROOT, env, timeout: 60_000 })),
     );
+    openGate();
     const seen = outputs.map((o) => JSON.parse(o.stdout.trim().split("\n").at(-1)!) as { statuses: Record<string, number> });
-    const total = seen.reduce((n, s) => n + (s.statuses.stale ?? 0) + (s.statuses.hit ?? 0), 0);
-    expect(total).toBe(1000);
-    expect(seen.every((s) => !s.statuses.miss)).toBe(true);
-    expect(seen[0]!.statuses.stale! + (seen[1]!.statuses.stale ?? 0)).toBeGreaterThan(500);
+    expect(seen.map((s) => s.statuses)).toEqual([{ stale: 500 }, { stale: 500 }]);
 
     await eventually("the refresh", async () => (await cb.peek(["quote", "MP"])).status === "hit");
     await servers.qstash.engine.idle();
