@@ -8,13 +8,29 @@ type After = (task: () => unknown) => void;
 let afterFn: After | null | undefined;
 let loading: Promise<After | null> | undefined;
 
-// `next` has no exports map, so plain Node ESM needs the file name: `next/server.js`.
+// `next` has no exports map, so plain Node ESM needs the file name: `next/server.js`. Outside a Next.js
+// server there is no request scope for `after()`, so the module is not loaded there: in a script or a
+// test runner it would only cost start-up time.
 function loadAfter(): Promise<After | null> {
+  if (!insideNext()) return Promise.resolve((afterFn = null));
   loading ??= import("next/server.js").then(
     (mod) => (afterFn = typeof mod.after === "function" ? (mod.after as After) : null),
     () => (afterFn = null),
   );
   return loading;
+}
+
+/**
+ * Whether this code runs in a Next.js server: bundled by Next (which inlines `process.env.NEXT_RUNTIME`),
+ * or loaded as an external package by a Next server process (which installs `globalThis.AsyncLocalStorage`).
+ */
+function insideNext(): boolean {
+  try {
+    if (process.env.NEXT_RUNTIME) return true;
+  } catch {
+    // No `process` here.
+  }
+  return "AsyncLocalStorage" in globalThis;
 }
 
 /** Hands `task` to `after()` when possible; never rejects. */
