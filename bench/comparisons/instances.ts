@@ -241,8 +241,9 @@ export function stampedeSection(runs: readonly InstancesRun[], sourceDelayMs: nu
       `Redis key shared by every instance, and the refresh itself runs once, in the refresh route.`,
     `- The peers deduplicate refreshes inside one process only (an in-memory map or lock), so each instance refreshes on its own.`,
     `- Reader latency: at K = ${maxK}, next-cacheback's slowest instance had a p99 of ${ms(at("next-cacheback", maxK).p99ms)} ms against ` +
-      `${peers.map((l) => `${ms(at(l, maxK).p99ms)} ms for ${LABELS[l]}`).join(", ")}: each of its stale reads also sends the refresh lock's ` +
-      `\`SET NX\` to the REST server, so a stampede makes twice the requests.`,
+      `${peers.map((l) => `${ms(at(l, maxK).p99ms)} ms for ${LABELS[l]}`).join(", ")}. Each instance starts cold here, and ` +
+      `next-cacheback's first stale read of an entry also starts its background work (one lock attempt per entry per process at most ` +
+      `every 250 ms, then the publish by the winner), which competes for the same 2 cores as every instance's readers.`,
     ...peers
       .filter((l) => at(l, maxK).writes > at(l, maxK).sourceRuns)
       .map((l) => `- ${LABELS[l]} wrote the entry ${at(l, maxK).writes} times at K = ${maxK} for ${at(l, maxK).sourceRuns} source runs: every stale reader writes the refreshed value.`),

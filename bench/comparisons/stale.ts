@@ -130,10 +130,10 @@ export function staleSection(result: StaleResult): Section {
     "",
     `- Every cache here serves a stale entry without waiting for the source: the slowest stale read of any of them took ` +
       `${ms(Math.max(...result.rows.map((r) => r.stale.maxMs)))} ms, against the source's ${result.sourceDelayMs} ms.`,
-    `- next-cacheback's stale reads cost about ${ratioRange(ours.map((r) => r.stale.p50ms / r.hit.p50ms))} its hits at p50. Every stale read ` +
-      `also sends the shared refresh lock's \`SET NX\` (in the background, after the value is returned) until the refresh lands: one more ` +
-      `request per stale read on the same client and the same REST server, which the next reads queue behind. The peers deduplicate ` +
-      `the refresh in memory and send nothing more per stale read, which is the price of their refresh being per instance (comparison 3).`,
+    `- next-cacheback's stale reads cost about ${ratioRange(ours.map((r) => r.stale.p50ms / r.hit.p50ms))} its hits at p50. A stale read ` +
+      `costs one \`GET\`, like a hit; in the background a process tries the shared refresh lock (\`SET NX\`) at most once per entry ` +
+      `every 250 ms until the refresh lands. The peers deduplicate the refresh in memory only, which is why their refresh runs once ` +
+      `per instance (comparison 3).`,
     `- The refresh of next-cacheback lands through QStash and the refresh route, so it takes the source's time plus one delivery.`,
   ].join("\n");
   return { title: "2. Stale read latency while the source is slow", body };

@@ -151,7 +151,7 @@ function peerWins(r: Results): string[] {
       if (better.length > 0) {
         lines.push(
           `- Stale reads (${c} in flight), as a multiple of the same cache's hits at p50: ` +
-            `${better.map((l) => `${LABELS[l]} ${ratio(at(l).stale.p50ms / at(l).hit.p50ms)}`).join(", ")}, next-cacheback ${ratio(oursRatio)}. next-cacheback sends the refresh lock's \`SET NX\` on every stale read until the refresh lands (comparison 2).`,
+            `${better.map((l) => `${LABELS[l]} ${ratio(at(l).stale.p50ms / at(l).hit.p50ms)}`).join(", ")}, next-cacheback ${ratio(oursRatio)}. (comparison 2).`,
         );
       }
     }
@@ -163,7 +163,7 @@ function peerWins(r: Results): string[] {
     if (better.length > 0) {
       lines.push(
         `- Reader latency in the K = ${k} stampede: worst instance p99 ${better.map((l) => `${ms(at(l).p99ms)} ms for ${LABELS[l]}`).join(", ")}, ` +
-          `${ms(at("next-cacheback").p99ms)} ms for next-cacheback (its stale reads also send the lock attempt; comparison 3).`,
+          `${ms(at("next-cacheback").p99ms)} ms for next-cacheback (comparison 3).`,
       );
     }
   }
