@@ -151,7 +151,7 @@ function peerWins(r: Results): string[] {
       if (better.length > 0) {
         lines.push(
           `- Stale reads (${c} in flight), as a multiple of the same cache's hits at p50: ` +
-            `${better.map((l) => `${LABELS[l]} ${ratio(at(l).stale.p50ms / at(l).hit.p50ms)}`).join(", ")}, next-cacheback ${ratio(oursRatio)}. (comparison 2).`,
+            `${better.map((l) => `${LABELS[l]} ${ratio(at(l).stale.p50ms / at(l).hit.p50ms)}`).join(", ")}, next-cacheback ${ratio(oursRatio)} (comparison 2).`,
         );
       }
     }
