@@ -19,8 +19,8 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
-/** Starts a {@link FaultProxy} on 127.0.0.1 and an ephemeral port, forwarding to 127.0.0.1:`targetPort`. */
-export async function startFaultProxy(targetPort: number): Promise<FaultProxy> {
+/** Starts a {@link FaultProxy} on 127.0.0.1 and an ephemeral port, forwarding to `targetHost`:`targetPort`. */
+export async function startFaultProxy(targetPort: number, targetHost = "127.0.0.1"): Promise<FaultProxy> {
   const sockets = new Set<Socket>();
   let server: Server | undefined;
   let port = 0;
@@ -57,7 +57,7 @@ export async function startFaultProxy(targetPort: number): Promise<FaultProxy> {
       }
       const s = createServer((client) => {
         connections++;
-        const upstream = connect(targetPort, "127.0.0.1");
+        const upstream = connect(targetPort, targetHost);
         sockets.add(client);
         sockets.add(upstream);
         const close = (): void => {

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
+import { closedPort } from "./recording-receiver.js";
 
 /** A redis-server child process of a test's own, on a port of its own, that the test may stop and start again. */
 export interface RedisProcess {
@@ -17,15 +18,6 @@ export interface RedisProcess {
   command(...args: (string | number)[]): Promise<string>;
   /** Stops it for good. */
   close(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 function encode(args: (string | number)[]): string {
@@ -83,7 +75,7 @@ export interface RedisProcessOptions {
  * using the shared server on 6379; this one is the test's to break.
  */
 export async function startRedisProcess(options: RedisProcessOptions = {}): Promise<RedisProcess> {
-  const port = await freePort();
+  const port = await closedPort();
   const persistence = options.persistDir
     ? ["--dir", options.persistDir, "--appendonly", "yes", "--appendfsync", "always"]
     : ["--appendonly", "no"];

@@ -2,7 +2,7 @@ import { Redis } from "@upstash/redis";
 import { Redis as IORedis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEV_REDIS_TOKEN, startRedisRestServer, type RedisRestServer } from "../../src/dev/index.js";
-import { startTcpProxy } from "../helpers/tcp-proxy.js";
+import { startFaultProxy } from "../helpers/fault-proxy.js";
 import { eventually, randomPrefix } from "../helpers/wait.js";
 
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -491,7 +491,7 @@ describe("when Redis is unreachable", () => {
 
   it("recovers by itself when Redis comes back", async () => {
     const target = new URL(REDIS_URL);
-    const proxy = await startTcpProxy(target.hostname, Number(target.port || 6379));
+    const proxy = await startFaultProxy(Number(target.port || 6379), target.hostname);
     const flaky = await startRedisRestServer({ port: 0, redisUrl: `redis://127.0.0.1:${proxy.port}` });
     const client = new Redis({ url: flaky.url, token: flaky.token, retry: false });
     try {
