@@ -229,7 +229,8 @@ export class Cacheback {
 
     const entry = stored === null || stored === undefined ? undefined : decodeEnvelope(stored);
     let value: T | undefined;
-    let state = entryState(entry, this.#now(), opts.fetchOnStaleThreshold);
+    const now = this.#now();
+    let state = entryState(entry, now, opts.fetchOnStaleThreshold);
     if (entry && state !== "miss") {
       try {
         value = serializer.deserialize(entry.data);
@@ -240,13 +241,13 @@ export class Cacheback {
     }
 
     if (entry && state === "fresh") {
-      const age = entryAgeSeconds(entry, this.#now());
+      const age = entryAgeSeconds(entry, now);
       this.#events.emit("hit", { key: keys.entry, age });
       return { value: value as T, status: "hit", syncFetch: false, age, refreshScheduled: false, background: SETTLED };
     }
 
     if (entry && state === "stale") {
-      const age = entryAgeSeconds(entry, this.#now());
+      const age = entryAgeSeconds(entry, now);
       this.#events.emit("stale", { key: keys.entry, age, syncFetch: false });
       const background = this.#requestRefresh(keys, name, args, opts, "stale");
       return { value: value as T, status: "stale", syncFetch: false, age, refreshScheduled: true, background };
