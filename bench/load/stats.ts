@@ -1,3 +1,5 @@
+import { quantile } from "../lib/measure.js";
+
 /** What the load generator saw in one phase of the run. */
 export interface PhaseStats {
   name: string;
@@ -30,10 +32,7 @@ export function emptyPhase(name: string, fault: string, fromS: number, toS: numb
 
 /** The p-th percentile (0-100) of `values`, nearest rank; `NaN` when empty. */
 export function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank] as number;
+  return quantile([...values].sort((a, b) => a - b), p / 100);
 }
 
 /** Formats milliseconds for the report. */

@@ -10,6 +10,7 @@ import { closedPort, startRecordingReceiver, type RecordingReceiver } from "../h
 import { watchUnhandledRejections, type UnhandledWatch } from "../helpers/unhandled.js";
 import { eventually } from "../helpers/wait.js";
 import { errorsOf, recordEvents, startStack, timed, type Stack } from "./fixture.js";
+import { countingQuote } from "../helpers/counting-source.js";
 
 // Faults on QStash: unreachable, answering 500, answering 429, hanging. A stub stands in for QStash's failure
 // (it answers the official client as QStash would when failing); everything else is real. Stale values are
@@ -23,12 +24,7 @@ let hanging: Server;
 let hangingUrl: string;
 let qstashProxy: FaultProxy;
 let unhandled: UnhandledWatch;
-const calls = new Map<string, number>();
-const quote = async (symbol: string) => {
-  const n = (calls.get(symbol) ?? 0) + 1;
-  calls.set(symbol, n);
-  return { symbol, n };
-};
+const { calls, quote } = countingQuote();
 
 beforeAll(async () => {
   stack = await startStack({ label: "qstash-faults" });

@@ -5,6 +5,7 @@ import { startRedisProcess, type RedisProcess } from "../helpers/redis-process.j
 import { watchUnhandledRejections, type UnhandledWatch } from "../helpers/unhandled.js";
 import { eventually } from "../helpers/wait.js";
 import { errorsOf, recordEvents, startStack, timed, type Stack } from "./fixture.js";
+import { countingQuote } from "../helpers/counting-source.js";
 
 // Faults on Redis: the test's own redis-server (stopped, restarted, made to answer OOM errors) behind the
 // Redis REST server, and a TCP proxy in front of the REST server (slow, refusing connections).
@@ -18,13 +19,7 @@ let redisProc: RedisProcess;
 let stack: Stack;
 let proxy: FaultProxy;
 let unhandled: UnhandledWatch;
-const calls = new Map<string, number>();
-
-const quote = async (symbol: string) => {
-  const n = (calls.get(symbol) ?? 0) + 1;
-  calls.set(symbol, n);
-  return { symbol, n };
-};
+const { calls, quote } = countingQuote();
 
 beforeAll(async () => {
   redisProc = await startRedisProcess();
