@@ -1,9 +1,9 @@
-import type { InvalidateResult, PeekResult, TypedFetch, TypedFetchWithStatus } from "./cacheback.js";
-import { defaultCacheback } from "./default-instance.js";
+import type { InvalidateResult, PeekResult, TypedFetch, TypedFetchWithStatus } from "./core/results.js";
+import { defaultCacheback } from "./setup/default-instance.js";
 import { makeJob, type Job, type JobOptions } from "./job.js";
 import type { CacheKey } from "./keys.js";
 import type { RefreshOptions } from "./options.js";
-import { createRefreshHandler as createHandler, type RefreshHandlerOptions } from "./route.js";
+import { createRefreshHandler as createHandler, type RefreshHandlerOptions } from "./route/handler.js";
 import type { Serializer } from "./serializer.js";
 import type { Awaitable, ReadValue } from "./types.js";
 import type { CachebackEvent, CachebackEvents, CachebackEventType } from "./events.js";

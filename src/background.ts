@@ -3,6 +3,8 @@
  * detached promise whose rejection is caught (a script, a test, the build). Either way the caller gets
  * a promise it can hand to `waitUntil`.
  */
+import { insideNext } from "./runtime.js";
+
 type After = (task: () => unknown) => void;
 
 let afterFn: After | null | undefined;
@@ -18,19 +20,6 @@ function loadAfter(): Promise<After | null> {
     () => (afterFn = null),
   );
   return loading;
-}
-
-/**
- * Whether this code runs in a Next.js server: bundled by Next (which inlines `process.env.NEXT_RUNTIME`),
- * or loaded as an external package by a Next server process (which installs `globalThis.AsyncLocalStorage`).
- */
-function insideNext(): boolean {
-  try {
-    if (process.env.NEXT_RUNTIME) return true;
-  } catch {
-    // No `process` here.
-  }
-  return "AsyncLocalStorage" in globalThis;
 }
 
 /** Hands `task` to `after()` when possible; never rejects. */

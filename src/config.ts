@@ -1,16 +1,10 @@
 import type { Client } from "@upstash/qstash";
 import type { Redis } from "@upstash/redis";
 import type { RefreshOptions } from "./options.js";
-import type { RefreshQueue } from "./queues/types.js";
+import type { RefreshQueue, SigningKeys } from "./queues/types.js";
 import type { CacheStore } from "./stores/types.js";
 
-/** The pair of keys the refresh route verifies QStash signatures with. */
-export interface SigningKeys {
-  /** `QSTASH_CURRENT_SIGNING_KEY` */
-  current: string;
-  /** `QSTASH_NEXT_SIGNING_KEY` */
-  next: string;
-}
+export type { SigningKeys } from "./queues/types.js";
 
 /** Configuration of an explicit instance, made with `createCacheback(config)`. */
 export interface CachebackConfig {
@@ -43,7 +37,7 @@ export interface CachebackConfig {
   refreshUrl?: string;
   /**
    * Keys the refresh route verifies signatures with.
-   * @default QSTASH_CURRENT_SIGNING_KEY / QSTASH_NEXT_SIGNING_KEY with QStash; the local queue's key without
+   * @default the queue's own keys (the local queue's), else QSTASH_CURRENT_SIGNING_KEY / QSTASH_NEXT_SIGNING_KEY
    */
   signingKeys?: SigningKeys;
   /**
@@ -61,7 +55,7 @@ export interface CachebackConfig {
   /**
    * Seconds a read waits on the store before giving up and calling the fetcher instead (fail open).
    * The official client alone retries a refused connection for about 4 s.
-   * @default 1
+   * @default process.env.CACHEBACK_READ_TIMEOUT, else 1
    */
   readTimeout?: number;
   /**
@@ -89,10 +83,4 @@ export interface CachebackConfig {
    * @default process.env.NODE_ENV === "production"
    */
   production?: boolean;
-}
-
-/** Reads an env var where `process` exists (Node.js, Next.js Edge); `undefined` elsewhere. */
-export function envVar(name: string): string | undefined {
-  const value = typeof process === "undefined" ? undefined : process.env?.[name];
-  return value === undefined || value === "" ? undefined : value;
 }

@@ -1,9 +1,9 @@
 /**
- * The stored envelope and the pure fresh / stale / too-stale decision.
+ * The stored envelope, and the pure fresh / stale / too-stale decision.
  *
  * An entry is one JSON string: `{"writtenAt":W,"freshUntil":F,"version":V,"value":<data>}`, in that
- * order, with integers. The fixed header lets the Redis scripts read and rewrite the timestamps without
- * decoding (or re-encoding) the value.
+ * order, with integers. The fixed header lets a store rewrite the timestamps (in a Redis script, say)
+ * without decoding or re-encoding the value: see {@link readHeader} and {@link replaceHeader}.
  *
  * - `writtenAt`: when the value was written, ms since the epoch; the entry's age counts from it.
  * - `freshUntil`: fresh before this instant (ms), stale from it on (`invalidate` sets it to 0).
@@ -12,37 +12,67 @@
  *   refresh writes only over an entry whose version is not newer than its own start.
  */
 
-/** A decoded entry. `data` is the serializer's output, not yet deserialized. */
-export interface Envelope {
+/** The timestamps of an entry: what a store reads and rewrites without touching the value. */
+export interface EnvelopeHeader {
   writtenAt: number;
   freshUntil: number;
   version: number;
+}
+
+/** A decoded entry. `data` is the serializer's output, not yet deserialized. */
+export interface Envelope extends EnvelopeHeader {
   data: unknown;
 }
+
+/**
+ * What a store finds under an entry key: the decoded envelope; `null` when the key holds nothing; or
+ * `"unreadable"` when it holds something that is not an envelope (a read treats it as a miss, `peek`
+ * reports it, and the next write replaces it). Build it with {@link toStoredEntry}.
+ */
+export type StoredEntry = Envelope | "unreadable" | null;
 
 /** The read status of an entry at one instant. */
 export type EntryState = "miss" | "fresh" | "stale" | "too-stale";
 
 /** Builds the stored string. `dataJson` is `JSON.stringify` of the serializer's output. */
-export function encodeEnvelope(meta: Omit<Envelope, "data">, dataJson: string): string {
-  return `{"writtenAt":${Math.trunc(meta.writtenAt)},"freshUntil":${Math.trunc(meta.freshUntil)},"version":${Math.trunc(meta.version)},"value":${dataJson}}`;
+export function encodeEnvelope(header: EnvelopeHeader, dataJson: string): string {
+  return `${headerText(header)}"value":${dataJson}}`;
+}
+
+/** The header's text, up to and including the comma before `"value":`. */
+function headerText(h: EnvelopeHeader): string {
+  return `{"writtenAt":${Math.trunc(h.writtenAt)},"freshUntil":${Math.trunc(h.freshUntil)},"version":${Math.trunc(h.version)},`;
 }
 
 const HEADER = /^\{"writtenAt":(\d+),"freshUntil":(\d+),"version":(\d+),"value":/;
 
-/** Reads the timestamps of a stored string without parsing the value; `undefined` when it is not ours. */
-export function readHeader(raw: string): Omit<Envelope, "data"> | undefined {
+/** Reads the timestamps of a stored string without parsing the value; `undefined` when it is not an envelope. */
+export function readHeader(raw: string): EnvelopeHeader | undefined {
   const m = HEADER.exec(raw);
   if (!m) return undefined;
   return { writtenAt: Number(m[1]), freshUntil: Number(m[2]), version: Number(m[3]) };
 }
 
+/**
+ * The stored string with its header replaced and its value kept byte for byte; `undefined` when `raw`
+ * is not an envelope. (A store that keeps strings uses it for `markStale`.)
+ */
+export function replaceHeader(raw: string, update: (header: EnvelopeHeader) => EnvelopeHeader): string | undefined {
+  const header = readHeader(raw);
+  if (!header) return undefined;
+  return headerText(update(header)) + raw.slice(headerText(header).length);
+}
+
+/** `markStale`'s rewrite of a header: stale now, version raised to at least `version` (pure). */
+export function staleHeader(header: EnvelopeHeader, version: number): EnvelopeHeader {
+  return { writtenAt: header.writtenAt, freshUntil: 0, version: Math.max(header.version, Math.trunc(version)) };
+}
+
 const isTime = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 
 /**
- * Decodes what the store returned: a JSON string, or an object when the Redis client deserialized it
- * already. Anything that is not a well-formed envelope gives `undefined` (the reader treats it as a miss
- * and the next write replaces it); it never throws.
+ * Decodes what a store holds: a JSON string, or an object when the Redis client parsed it already.
+ * Anything that is not a well-formed envelope gives `undefined`; it never throws.
  */
 export function decodeEnvelope(stored: unknown): Envelope | undefined {
   let obj: unknown = stored;
@@ -57,6 +87,15 @@ export function decodeEnvelope(stored: unknown): Envelope | undefined {
   const e = obj as Record<string, unknown>;
   if (!isTime(e.writtenAt) || !isTime(e.freshUntil) || !isTime(e.version) || !("value" in e)) return undefined;
   return { writtenAt: e.writtenAt, freshUntil: e.freshUntil, version: e.version, data: e.value };
+}
+
+/**
+ * What a store's `get` returns for the raw value it read: `null` for nothing (`null` or `undefined`),
+ * the decoded envelope, or `"unreadable"`.
+ */
+export function toStoredEntry(raw: unknown): StoredEntry {
+  if (raw === null || raw === undefined) return null;
+  return decodeEnvelope(raw) ?? "unreadable";
 }
 
 /**

@@ -49,3 +49,8 @@ export class CachebackTimeoutError extends CachebackError {
     super(`${operation} did not finish within ${timeoutMs} ms`);
   }
 }
+
+/** One line describing anything that was thrown: `Name: message` for errors, the value as text otherwise. */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

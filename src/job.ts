@@ -1,4 +1,5 @@
-import type { Cacheback, CachebackResult, InvalidateResult, PeekResult } from "./cacheback.js";
+import type { CachebackCore } from "./core/core.js";
+import type { CachebackResult, InvalidateResult, PeekResult } from "./core/results.js";
 import { checkJobName, type CacheKey } from "./keys.js";
 import type { FetchOptions } from "./options.js";
 import type { ArgsValidator } from "./schema.js";
@@ -47,7 +48,7 @@ export type AnyJob = Job<any, any, any>;
 
 /** Builds a job bound to the instance `instance()` returns (looked up at each call). */
 export function makeJob<A extends readonly unknown[], T, R>(
-  instance: () => Cacheback,
+  instance: () => CachebackCore,
   name: string,
   fn: (...args: A) => Awaitable<T>,
   options: JobOptions<A, T> = {},

@@ -1,6 +1,6 @@
-import { DeliveryEngine } from "../qstash/delivery.js";
 import type { RefreshMessage } from "../message.js";
-import type { RefreshQueue } from "./types.js";
+import type { DeliveryEngine } from "../qstash/delivery.js";
+import type { PublishOptions, RefreshQueue, SigningKeys } from "./types.js";
 
 /** Options of {@link LocalQueue}. */
 export interface LocalQueueOptions {
@@ -25,21 +25,36 @@ function randomSigningKey(): string {
  * The embedded default's queue: it delivers each refresh message to the refresh route over HTTP, signed
  * the way QStash signs, with QStash's retries and deduplication, all inside this process. Development
  * thus runs the production code path. Messages live in memory: a process that exits loses them.
+ *
+ * The delivery engine (and the JWT signer it uses) is loaded on the first publish, so an app on QStash
+ * never loads it.
  */
 export class LocalQueue implements RefreshQueue {
   readonly name = "local";
+  readonly deliversLocally = true;
   /** The key deliveries are signed with (current and next). */
   readonly signingKey: string;
-  /** The delivery engine, for inspection (its message log and dead letters). */
-  readonly engine: DeliveryEngine;
+  readonly signingKeys: SigningKeys;
+  readonly #retryDelayScale: number;
+  #engine: Promise<DeliveryEngine> | undefined;
 
   constructor(options: LocalQueueOptions = {}) {
     this.signingKey = options.signingKey ?? randomSigningKey();
-    this.engine = new DeliveryEngine({ signingKey: this.signingKey, retryDelayScale: options.retryDelayScale ?? 1 });
+    this.signingKeys = { current: this.signingKey, next: this.signingKey };
+    this.#retryDelayScale = options.retryDelayScale ?? 1;
   }
 
-  async publish(message: RefreshMessage, options: { url: string; deduplicationId: string }): Promise<{ messageId: string }> {
-    const { messageId } = await this.engine.publish({
+  /** The delivery engine, loaded on first use: its message log and dead letters, for inspection. */
+  engine(): Promise<DeliveryEngine> {
+    this.#engine ??= import("../qstash/delivery.js").then(
+      ({ DeliveryEngine }) => new DeliveryEngine({ signingKey: this.signingKey, retryDelayScale: this.#retryDelayScale }),
+    );
+    return this.#engine;
+  }
+
+  async publish(message: RefreshMessage, options: PublishOptions): Promise<{ messageId: string }> {
+    const engine = await this.engine();
+    const { messageId } = await engine.publish({
       destination: options.url,
       body: JSON.stringify(message),
       headers: { "content-type": "application/json" },

@@ -1,6 +1,6 @@
 import type { Client } from "@upstash/qstash";
 import type { RefreshMessage } from "../message.js";
-import type { RefreshQueue } from "./types.js";
+import type { PublishOptions, RefreshQueue } from "./types.js";
 
 /** Options of {@link QStashQueue}. */
 export interface QStashQueueOptions {
@@ -22,7 +22,7 @@ export class QStashQueue implements RefreshQueue {
     this.#retries = options.retries;
   }
 
-  async publish(message: RefreshMessage, options: { url: string; deduplicationId: string }): Promise<{ messageId: string }> {
+  async publish(message: RefreshMessage, options: PublishOptions): Promise<{ messageId: string }> {
     const res = await this.#client.publishJSON({
       url: options.url,
       body: message,

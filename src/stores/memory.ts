@@ -1,4 +1,4 @@
-import { readHeader } from "../entry.js";
+import { readHeader, replaceHeader, staleHeader, toStoredEntry, type StoredEntry } from "../entry.js";
 import type { CacheStore } from "./types.js";
 
 /** Options of {@link MemoryStore}. */
@@ -69,8 +69,8 @@ export class MemoryStore implements CacheStore {
     for (const [key, slot] of this.#slots) if (slot.expiresAt <= now) this.#slots.delete(key);
   }
 
-  async get(key: string): Promise<unknown> {
-    return this.#read(key)?.value ?? null;
+  async get(key: string): Promise<StoredEntry> {
+    return toStoredEntry(this.#read(key)?.value);
   }
 
   async set(key: string, entry: string, ttlMs: number): Promise<void> {
@@ -87,11 +87,9 @@ export class MemoryStore implements CacheStore {
 
   async markStale(key: string, version: number): Promise<boolean> {
     const current = this.#read(key);
-    const header = current && readHeader(current.value);
-    if (!current || !header) return false;
-    const prefix = `{"writtenAt":${header.writtenAt},"freshUntil":${header.freshUntil},"version":${header.version},`;
-    const rest = current.value.slice(prefix.length);
-    current.value = `{"writtenAt":${header.writtenAt},"freshUntil":0,"version":${Math.max(header.version, Math.trunc(version))},${rest}`;
+    const updated = current && replaceHeader(current.value, (header) => staleHeader(header, version));
+    if (!current || updated === undefined) return false;
+    current.value = updated;
     return true;
   }
 
@@ -107,6 +105,11 @@ export class MemoryStore implements CacheStore {
 
   async forceLock(key: string, token: string, ttlMs: number): Promise<void> {
     this.#write(key, token, ttlMs);
+  }
+
+  /** The raw string under `key` (an entry's text or a lock's token), for tests and tools. */
+  raw(key: string): string | undefined {
+    return this.#read(key)?.value;
   }
 
   async releaseLock(key: string, token: string): Promise<boolean> {

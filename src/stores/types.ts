@@ -1,12 +1,16 @@
+import type { StoredEntry } from "../entry.js";
+
 /**
- * What next-cacheback needs from a store. Each method is one atomic step; entries are the envelope
- * strings of `entry.ts`. Every store passes the same conformance suite (test/store-suite.ts).
+ * What next-cacheback needs from a store. Each method is one atomic step. Entries are the envelope
+ * strings of `encodeEnvelope`; the exported helpers (`toStoredEntry`, `readHeader`, `replaceHeader`,
+ * `staleHeader`) do the envelope work a store needs. Every store passes the conformance suite of
+ * `next-cacheback/testing`.
  */
 export interface CacheStore {
   /** A short name for logs ("upstash", "memory"). */
   readonly name: string;
-  /** The stored entry (a string, or an object when the client already parsed the JSON), or `null`. */
-  get(key: string): Promise<unknown>;
+  /** The entry under `key` (see {@link StoredEntry}): `toStoredEntry(whatYouRead)`. */
+  get(key: string): Promise<StoredEntry>;
   /** Writes the entry unconditionally; it expires after `ttlMs`. */
   set(key: string, entry: string, ttlMs: number): Promise<void>;
   /**
@@ -16,7 +20,7 @@ export interface CacheStore {
   setIfNotNewer(key: string, entry: string, version: number, ttlMs: number): Promise<boolean>;
   /**
    * Marks the stored entry stale (`freshUntil` 0), raises its `version` to at least `version`, keeps its
-   * value and expiry. Returns false when there is no readable entry.
+   * value and expiry (`staleHeader` is the rewrite). Returns false when there is no readable entry.
    */
   markStale(key: string, version: number): Promise<boolean>;
   /** Removes keys; absent ones are ignored. */

@@ -1,4 +1,5 @@
 import type { Redis } from "@upstash/redis";
+import { toStoredEntry, type StoredEntry } from "../entry.js";
 import type { CacheStore } from "./types.js";
 
 // Each script reads the envelope header with a pattern anchored at the start of the stored string, so the
@@ -53,8 +54,8 @@ export class UpstashStore implements CacheStore {
     return this.#redis;
   }
 
-  get(key: string): Promise<unknown> {
-    return this.#redis.get<unknown>(key);
+  async get(key: string): Promise<StoredEntry> {
+    return toStoredEntry(await this.#redis.get<unknown>(key));
   }
 
   async set(key: string, entry: string, ttlMs: number): Promise<void> {

@@ -7,7 +7,7 @@ import type { CachebackEvent } from "../../src/events.js";
 import { UpstashStore } from "../../src/stores/upstash.js";
 import { closedPort } from "../helpers/recording-receiver.js";
 import { serveFetch, type ServedHandler } from "../helpers/serve-fetch.js";
-import { runStoreSuite } from "../store-suite.js";
+import { runStoreSuite } from "../../src/testing.js";
 import { eventually, randomPrefix } from "../helpers/wait.js";
 
 let servers: DevServers;

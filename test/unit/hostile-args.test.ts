@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { CachebackKeyError } from "../../src/errors.js";
 import { canonicalJson, entryId, MAX_ARGS_DEPTH, splitKey } from "../../src/keys.js";
-import { createRefreshHandler } from "../../src/route.js";
+import { createRefreshHandler } from "../../src/route/handler.js";
 import { harness } from "../helpers/harness.js";
 import { REFRESH_URL, TEST_KEYS, signedRequest } from "../helpers/signed-request.js";
 

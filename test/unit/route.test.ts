@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import { makeJob } from "../../src/job.js";
 import { buildRefreshMessage } from "../../src/message.js";
 import { resolveRefreshOptions } from "../../src/options.js";
-import { createRefreshHandler } from "../../src/route.js";
+import { createRefreshHandler } from "../../src/route/handler.js";
 import { harness } from "../helpers/harness.js";
 import { REFRESH_URL, TEST_KEYS, signedRequest } from "../helpers/signed-request.js";
 

@@ -1,15 +1,37 @@
 import { describe, expect, it } from "vitest";
-import { encodeEnvelope, readHeader } from "../src/entry.js";
-import type { CacheStore } from "../src/stores/types.js";
+import { encodeEnvelope, type Envelope, type StoredEntry } from "../entry.js";
+import type { CacheStore } from "../stores/types.js";
+
+/** What {@link runStoreSuite} needs for each test: a store, a key prefix, and a way to let time pass. */
+export interface StoreSuiteSubject {
+  /** The store under test. */
+  store: CacheStore;
+  /** A prefix no other test uses (keys are `${prefix}name`). */
+  prefix: string;
+  /**
+   * Moves the store's clock forward by `ms`: real waiting for a store on a server, a controlled clock
+   * for one in memory.
+   */
+  advance: (ms: number) => Promise<void>;
+}
+
+/** The envelope a `get` must give back, or fails the test. */
+function envelope(stored: StoredEntry): Envelope {
+  expect(stored, "get() should return a decoded envelope").toBeTypeOf("object");
+  expect(stored).not.toBeNull();
+  return stored as Envelope;
+}
 
 /**
- * The conformance suite every store passes. `make` returns a store and a function that moves the
- * store's clock forward (real waiting for Redis-backed stores, a controlled clock for the memory store).
+ * The conformance suite every store passes, for vitest. Call it from a test file with a function that
+ * makes a fresh subject per test:
+ *
+ * ```ts
+ * import { runStoreSuite } from "next-cacheback/testing";
+ * runStoreSuite("MyStore", () => ({ store: new MyStore(client), prefix: `t:${crypto.randomUUID()}:`, advance: (ms) => sleep(ms) }));
+ * ```
  */
-export function runStoreSuite(
-  label: string,
-  make: () => { store: CacheStore; prefix: string; advance: (ms: number) => Promise<void> },
-): void {
+export function runStoreSuite(label: string, make: () => StoreSuiteSubject): void {
   describe(`store conformance: ${label}`, () => {
     const entry = (version: number, value: unknown, writtenAt = version, freshUntil = writtenAt + 60_000) =>
       encodeEnvelope({ writtenAt, freshUntil, version }, JSON.stringify(value));
@@ -17,10 +39,17 @@ export function runStoreSuite(
     it("get returns null for a missing key, and what set wrote", async () => {
       const { store, prefix } = make();
       expect(await store.get(`${prefix}missing`)).toBeNull();
-      const raw = entry(1000, { a: 1, s: "héllo ✓ 🚀" });
-      await store.set(`${prefix}k`, raw, 60_000);
-      const got = await store.get(`${prefix}k`);
-      expect(typeof got === "string" ? JSON.parse(got) : got).toEqual(JSON.parse(raw));
+      const value = { a: 1, s: "héllo ✓ 🚀" };
+      await store.set(`${prefix}k`, entry(1000, value, 1000, 61_000), 60_000);
+      expect(await store.get(`${prefix}k`)).toEqual({ writtenAt: 1000, freshUntil: 61_000, version: 1000, data: value });
+    });
+
+    it("get answers 'unreadable' for a value that is not an envelope", async () => {
+      const { store, prefix } = make();
+      await store.set(`${prefix}junk`, "not json at all", 60_000);
+      expect(await store.get(`${prefix}junk`)).toBe("unreadable");
+      await store.set(`${prefix}array`, "[1,2,3]", 60_000);
+      expect(await store.get(`${prefix}array`)).toBe("unreadable");
     });
 
     it("set expires after its ttl", async () => {
@@ -37,9 +66,9 @@ export function runStoreSuite(
       expect(await store.setIfNotNewer(key, entry(200, "second"), 200, 60_000)).toBe(true);
       expect(await store.setIfNotNewer(key, entry(150, "late"), 150, 60_000)).toBe(false);
       expect(await store.setIfNotNewer(key, entry(200, "same"), 200, 60_000)).toBe(true);
-      const got = await store.get(key);
-      expect(readHeader(typeof got === "string" ? got : JSON.stringify(got))?.version).toBe(200);
-      expect((typeof got === "string" ? JSON.parse(got) : got).value).toBe("same");
+      const got = envelope(await store.get(key));
+      expect(got.version).toBe(200);
+      expect(got.data).toBe("same");
     });
 
     it("setIfNotNewer overwrites an unreadable value", async () => {
@@ -47,8 +76,7 @@ export function runStoreSuite(
       const key = `${prefix}garbage`;
       await store.set(key, "not json at all", 60_000);
       expect(await store.setIfNotNewer(key, entry(5, "ok"), 5, 60_000)).toBe(true);
-      const got = await store.get(key);
-      expect((typeof got === "string" ? JSON.parse(got) : got).value).toBe("ok");
+      expect(envelope(await store.get(key)).data).toBe("ok");
     });
 
     it("markStale zeroes freshUntil, raises the version, keeps the value and the expiry", async () => {
@@ -57,14 +85,10 @@ export function runStoreSuite(
       const value = { nested: [1, 2, { deep: "x" }], empty: [], obj: {} };
       await store.set(key, entry(100, value, 100, 999_999), 300);
       expect(await store.markStale(key, 500)).toBe(true);
-      const got = await store.get(key);
-      const text = typeof got === "string" ? got : JSON.stringify(got);
-      expect(readHeader(text)).toEqual({ writtenAt: 100, freshUntil: 0, version: 500 });
-      expect(JSON.parse(text).value).toEqual(value);
+      expect(await store.get(key)).toEqual({ writtenAt: 100, freshUntil: 0, version: 500, data: value });
       // An older version never lowers it.
       expect(await store.markStale(key, 50)).toBe(true);
-      const again = await store.get(key);
-      expect(readHeader(typeof again === "string" ? again : JSON.stringify(again))?.version).toBe(500);
+      expect(envelope(await store.get(key)).version).toBe(500);
       await advance(400);
       expect(await store.get(key)).toBeNull();
     });

@@ -1,0 +1,62 @@
+import { CachebackConfigError } from "../errors.js";
+import type { RefreshOptions, ResolvedRefreshOptions } from "../options.js";
+import type { SigningKeys } from "../queues/types.js";
+import type { VersionClock } from "../version-clock.js";
+
+/**
+ * Everything the core needs to know besides its store and its queue, resolved: no defaults left to fill
+ * and nothing left to read from the environment (`setup/` does that, once).
+ */
+export interface CoreSettings {
+  /** Prefix of every key the instance writes. */
+  prefix: string;
+  /** The instance defaults as given (per-call options are layered over them). */
+  defaults: RefreshOptions | undefined;
+  /** The instance defaults over the library defaults, checked. */
+  resolvedDefaults: ResolvedRefreshOptions;
+  /** Milliseconds a read waits on the store before it falls back to the fetcher. */
+  readTimeoutMs: number;
+  /** Milliseconds a background write, lock or publish may take. */
+  backgroundTimeoutMs: number;
+  /** The wall clock, ms since the epoch. */
+  now: () => number;
+  /** Where write versions come from. */
+  versions: VersionClock;
+  /** Runs work that must not delay the response. */
+  runInBackground: (task: () => Promise<unknown>) => Promise<void>;
+  /** Logs every event to the console. */
+  debug: boolean;
+  /**
+   * The refresh URL: configured, or this host's when the queue delivers locally; `undefined` leaves it to
+   * {@link refreshUrlFor}.
+   */
+  refreshUrl: string | undefined;
+  /** The refresh URL on this host, used when none is configured outside production. */
+  localRefreshUrl: string;
+  /** Whether this is production, where a missing refresh URL is an error. */
+  production: boolean;
+  /** The keys deliveries are verified with: configured, the queue's own, or QStash's from the environment. */
+  signingKeys: SigningKeys | undefined;
+}
+
+/** The refresh URL to publish to, or why there is none (pure). */
+export function refreshUrlFor(settings: CoreSettings): { url: string; guessed: boolean } {
+  if (settings.refreshUrl) return { url: settings.refreshUrl, guessed: false };
+  if (settings.production) {
+    throw new CachebackConfigError(
+      "No refresh URL: set CACHEBACK_REFRESH_URL to the absolute URL of your refresh route " +
+        "(for example https://your-app.example/api/cacheback), or pass refreshUrl to createCacheback(). " +
+        "It is never taken from a request's Host header.",
+    );
+  }
+  return { url: settings.localRefreshUrl, guessed: true };
+}
+
+/** The keys the refresh route verifies deliveries with (pure); throws when there are none. */
+export function signingKeysFor(settings: CoreSettings): SigningKeys {
+  if (settings.signingKeys) return settings.signingKeys;
+  throw new CachebackConfigError(
+    "The refresh route cannot verify QStash signatures: set QSTASH_CURRENT_SIGNING_KEY and QSTASH_NEXT_SIGNING_KEY " +
+      "(Upstash console > QStash > Signing keys), or pass signingKeys to createCacheback().",
+  );
+}

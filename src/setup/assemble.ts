@@ -1,0 +1,47 @@
+import type { CachebackConfig } from "../config.js";
+import type { CoreParts } from "../core/context.js";
+import { resolveRefreshOptions } from "../options.js";
+import { LocalQueue } from "../queues/local.js";
+import { QStashQueue } from "../queues/qstash.js";
+import type { RefreshQueue } from "../queues/types.js";
+import { runInBackground } from "../background.js";
+import { MemoryStore } from "../stores/memory.js";
+import type { CacheStore } from "../stores/types.js";
+import { UpstashStore } from "../stores/upstash.js";
+import { processVersionClock, VersionClock } from "../version-clock.js";
+import { envSettings } from "./env.js";
+
+const DEFAULT_PREFIX = "cacheback:";
+
+/**
+ * Turns a configuration into the core's parts: the store and the queue it names (an Upstash store for a
+ * Redis client, a QStash queue for a QStash client, the in-process defaults otherwise) and the settings,
+ * with what the configuration leaves open taken from the environment.
+ * @throws CachebackOptionsError when the defaults are out of range.
+ */
+export function assemble(config: CachebackConfig = {}): CoreParts {
+  const store: CacheStore = config.store ?? (config.redis ? new UpstashStore(config.redis) : new MemoryStore({ now: config.now }));
+  const queue: RefreshQueue = config.queue ?? (config.qstash ? new QStashQueue(config.qstash) : new LocalQueue());
+  const env = envSettings();
+  const now = config.now ?? Date.now;
+  return {
+    store,
+    queue,
+    settings: {
+      prefix: config.prefix ?? DEFAULT_PREFIX,
+      defaults: config.defaults,
+      resolvedDefaults: resolveRefreshOptions(config.defaults), // fails fast on bad defaults
+      readTimeoutMs: (config.readTimeout ?? env.readTimeout ?? 1) * 1000,
+      backgroundTimeoutMs: (config.backgroundTimeout ?? 10) * 1000,
+      now,
+      versions: config.now ? new VersionClock(config.now) : processVersionClock(),
+      runInBackground: config.runInBackground ?? runInBackground,
+      debug: config.debug ?? env.debug,
+      refreshUrl: config.refreshUrl ?? env.refreshUrl ?? (queue.deliversLocally ? env.localRefreshUrl : undefined),
+      localRefreshUrl: env.localRefreshUrl,
+      production: config.production ?? env.production,
+      // The queue's own keys (the local queue signs its deliveries) win over QStash's from the environment.
+      signingKeys: config.signingKeys ?? queue.signingKeys ?? env.signingKeys,
+    },
+  };
+}

@@ -1,0 +1,111 @@
+import { Client } from "@upstash/qstash";
+import { Redis } from "@upstash/redis";
+import type { CachebackConfig } from "../config.js";
+import { QSTASH_DEV_CURRENT_SIGNING_KEY, QSTASH_DEV_NEXT_SIGNING_KEY, QSTASH_DEV_TOKEN } from "../qstash/dev-credentials.js";
+import type { SigningKeys } from "../queues/types.js";
+
+/**
+ * The one place next-cacheback reads the environment. Everything below `core/` is given what it needs.
+ */
+
+/** Reads an env var where `process` exists (Node.js, Next.js Edge); `undefined` elsewhere or when empty. */
+export function envVar(name: string): string | undefined {
+  const value = typeof process === "undefined" ? undefined : process.env?.[name];
+  return value === undefined || value === "" ? undefined : value;
+}
+
+/** What an instance takes from the environment when its configuration leaves it open. */
+export interface EnvSettings {
+  /** `CACHEBACK_REFRESH_URL` */
+  refreshUrl: string | undefined;
+  /** `QSTASH_CURRENT_SIGNING_KEY` / `QSTASH_NEXT_SIGNING_KEY` (the dev keys with `QSTASH_DEV=true`). */
+  signingKeys: SigningKeys | undefined;
+  /** `CACHEBACK_DEBUG` is set. */
+  debug: boolean;
+  /** `NODE_ENV === "production"` */
+  production: boolean;
+  /** The refresh route on this host: `http://127.0.0.1:${PORT ?? 3000}/api/cacheback`. */
+  localRefreshUrl: string;
+  /** `CACHEBACK_READ_TIMEOUT`, in seconds, when it is a positive number. */
+  readTimeout: number | undefined;
+}
+
+function positiveNumber(name: string): number | undefined {
+  const raw = envVar(name);
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (Number.isFinite(value) && value > 0) return value;
+  console.warn(`[next-cacheback] ${name}=${JSON.stringify(raw)} is not a positive number of seconds; it is ignored.`);
+  return undefined;
+}
+
+function qstashDev(): boolean {
+  const flag = envVar("QSTASH_DEV");
+  return flag === "true" || flag === "1";
+}
+
+/** Reads the settings an instance may take from the environment. */
+export function envSettings(): EnvSettings {
+  const dev = qstashDev();
+  const current = envVar("QSTASH_CURRENT_SIGNING_KEY") ?? (dev ? QSTASH_DEV_CURRENT_SIGNING_KEY : undefined);
+  const next = envVar("QSTASH_NEXT_SIGNING_KEY") ?? (dev ? QSTASH_DEV_NEXT_SIGNING_KEY : undefined);
+  return {
+    refreshUrl: envVar("CACHEBACK_REFRESH_URL"),
+    signingKeys: current && next ? { current, next } : undefined,
+    debug: envVar("CACHEBACK_DEBUG") !== undefined,
+    production: envVar("NODE_ENV") === "production",
+    localRefreshUrl: `http://127.0.0.1:${envVar("PORT") ?? "3000"}/api/cacheback`,
+    readTimeout: positiveNumber("CACHEBACK_READ_TIMEOUT"),
+  };
+}
+
+/** Which backends the environment selects for the default instance. */
+export interface EnvSetup {
+  config: CachebackConfig;
+  /** `upstash`: Redis and QStash; `embedded`: neither; `partial`: one of them. */
+  mode: "upstash" | "embedded" | "partial";
+  /** What to tell the developer once. */
+  notice: string | undefined;
+  /** Whether the notice is a warning (production). */
+  warn: boolean;
+}
+
+/**
+ * Reads the configuration of the default instance from the environment:
+ * `UPSTASH_REDIS_REST_URL` / `UPSTASH_REDIS_REST_TOKEN` (or `KV_REST_API_URL` / `KV_REST_API_TOKEN`),
+ * `QSTASH_TOKEN` (+ `QSTASH_URL`, or `QSTASH_DEV=true`), `CACHEBACK_PREFIX`; the refresh URL and the
+ * signing keys come from {@link envSettings}.
+ */
+export function setupFromEnv(): EnvSetup {
+  const url = envVar("UPSTASH_REDIS_REST_URL") ?? envVar("KV_REST_API_URL");
+  const token = envVar("UPSTASH_REDIS_REST_TOKEN") ?? envVar("KV_REST_API_TOKEN");
+  const qstashToken = envVar("QSTASH_TOKEN") ?? (qstashDev() ? QSTASH_DEV_TOKEN : undefined);
+  const env = envSettings();
+
+  const config: CachebackConfig = {
+    prefix: envVar("CACHEBACK_PREFIX"),
+    redis: url && token ? new Redis({ url, token }) : undefined,
+    qstash: qstashToken ? new Client({ token: qstashToken, baseUrl: envVar("QSTASH_URL") }) : undefined,
+  };
+
+  if (config.redis && config.qstash) return { config, mode: "upstash", notice: undefined, warn: false };
+  if (!config.redis && !config.qstash) {
+    return {
+      config,
+      mode: "embedded",
+      warn: env.production,
+      notice: env.production
+        ? "[next-cacheback] WARNING: running in production on the embedded default. Each server instance has its own " +
+          "in-memory cache and its own in-process refresh queue: nothing is shared between instances, and a refresh " +
+          "queued by a function that is then frozen is lost. Set UPSTASH_REDIS_REST_URL, UPSTASH_REDIS_REST_TOKEN, " +
+          "QSTASH_TOKEN, QSTASH_CURRENT_SIGNING_KEY, QSTASH_NEXT_SIGNING_KEY and CACHEBACK_REFRESH_URL."
+        : `[next-cacheback] No Upstash credentials found: using the embedded default (in-memory cache, in-process refresh ` +
+          `queue delivering signed messages to ${env.refreshUrl ?? env.localRefreshUrl}). Run \`npx next-cacheback dev\` ` +
+          `and paste its env lines to develop against Upstash-compatible servers instead.`,
+    };
+  }
+  const missing = config.redis
+    ? "QSTASH_TOKEN is not set: refreshes run on an in-process queue (lost if the instance is frozen)."
+    : "UPSTASH_REDIS_REST_URL / UPSTASH_REDIS_REST_TOKEN are not set: the cache is in memory, one per instance.";
+  return { config, mode: "partial", warn: true, notice: `[next-cacheback] WARNING: ${missing}` };
+}

@@ -1,0 +1,1 @@
+export { runStoreSuite, type StoreSuiteSubject } from "./testing/store-suite.js";
