@@ -2,7 +2,9 @@ import type { InvalidateResult, PeekResult, TypedFetch, TypedFetchWithStatus } f
 import { defaultCacheback } from "./setup/default-instance.js";
 import { makeJob, type Job, type JobOptions } from "./job.js";
 import type { CacheKey } from "./keys.js";
-import type { RefreshOptions } from "./options.js";
+import type { TagInvalidationOptions } from "./cacheback.js";
+import type { TagInvalidation } from "./core/tag-verbs.js";
+import type { WriteOptions } from "./core/verbs.js";
 import { createRefreshHandler as createHandler, type RefreshHandlerOptions } from "./route/handler.js";
 import type { Serializer } from "./serializer.js";
 import type { Awaitable, ReadValue } from "./types.js";
@@ -60,14 +62,26 @@ export function createRefreshHandler(options: RefreshHandlerOptions): (request: 
  */
 export const cacheback = {
   /** Marks the entry stale and queues a refresh at once. */
-  invalidate: (key: CacheKey, options?: RefreshOptions): Promise<InvalidateResult> => defaultCacheback().invalidate(key, options),
+  invalidate: (key: CacheKey, options?: WriteOptions): Promise<InvalidateResult> => defaultCacheback().invalidate(key, options),
   /** Removes the entry. */
   delete: (key: CacheKey): Promise<void> => defaultCacheback().delete(key),
   /** Writes a value by hand, fresh for `lifetime`. */
-  set: <T>(key: CacheKey, value: T, options?: RefreshOptions & { serializer?: Serializer<T> }): Promise<void> =>
+  set: <T>(key: CacheKey, value: T, options?: WriteOptions<T>): Promise<void> =>
     defaultCacheback().set(key, value, options),
   /** Reads the raw entry with its status and age, with no side effects. */
   peek: <T = unknown>(key: CacheKey, options?: { serializer?: Serializer<T> }): Promise<PeekResult<T>> => defaultCacheback().peek<T>(key, options),
+  /**
+   * Makes every entry carrying one of the tags stale, in every instance, and calls Next.js's
+   * `revalidateTag(tag, "max")`. Throws `CachebackStoreError` when Redis fails.
+   */
+  revalidateTag: (tags: string | readonly string[], options?: TagInvalidationOptions): Promise<TagInvalidation> =>
+    defaultCacheback().revalidateTag(tags, options),
+  /**
+   * Expires every entry carrying one of the tags, in every instance, and calls Next.js's `updateTag(tag)`
+   * (in a route handler, `revalidateTag(tag, { expire: 0 })`). Throws `CachebackStoreError` when Redis fails.
+   */
+  updateTag: (tags: string | readonly string[], options?: TagInvalidationOptions): Promise<TagInvalidation> =>
+    defaultCacheback().updateTag(tags, options),
   /** The Redis key of an entry. */
   key: (key: CacheKey): string => defaultCacheback().key(key),
   /** Subscribes to the default instance's events; returns the unsubscribe function. */

@@ -6,6 +6,15 @@ import type { CacheStore } from "./stores/types.js";
 
 export type { SigningKeys } from "./queues/types.js";
 
+/** The instance defaults: refresh options every read and job starts from, and tags every entry carries. */
+export interface InstanceDefaults extends RefreshOptions {
+  /**
+   * Tags every entry of the instance carries, on top of its job's or call's own.
+   * @default []
+   */
+  tags?: readonly string[];
+}
+
 /** Configuration of an explicit instance, made with `createCacheback(config)`. */
 export interface CachebackConfig {
   /**
@@ -41,17 +50,32 @@ export interface CachebackConfig {
    */
   signingKeys?: SigningKeys;
   /**
-   * Prefix of every Redis key this instance writes (entries under `<prefix>entry:`, locks under `<prefix>lock:`).
+   * Prefix of every Redis key this instance writes (entries under `<prefix>entry:`, locks under
+   * `<prefix>lock:`, tag stamps under `<prefix>tag:`, the version clock at `<prefix>clock`).
    * Two apps sharing a database keep apart by prefix.
    * @default "cacheback:"
    */
   prefix?: string;
   /**
    * Defaults for every read and job of this instance (`lifetime`, `refreshTimeout`, `ttl`,
-   * `fetchOnStaleThreshold`); per-call options win.
+   * `fetchOnStaleThreshold`); per-call options win. `tags` are added to every entry's own.
    * @default {} (the library defaults)
    */
-  defaults?: RefreshOptions;
+  defaults?: InstanceDefaults;
+  /**
+   * The longest `ttl` any entry may have, in seconds (a larger one is a `CachebackOptionsError`). Tag
+   * stamps and the version clock live this long after their last use, so whatever tag invalidations
+   * leave in Redis expires on its own.
+   * @default 2592000 (30 days)
+   */
+  maxTtl?: number;
+  /**
+   * Bridges next-cacheback's tags with Next.js's cache: a tagged read inside a `'use cache'` scope
+   * attaches its tags with `cacheTag`, and `revalidateTag` / `updateTag` of this instance also call
+   * Next.js's. Off, only next-cacheback's entries are involved.
+   * @default true
+   */
+  nextCache?: boolean;
   /**
    * Seconds a read waits on the store before giving up and calling the fetcher instead (fail open).
    * The official client alone retries a refused connection for about 4 s.

@@ -2,8 +2,9 @@
  * The stored envelope, and the pure fresh / stale / too-stale decision.
  *
  * An entry is one JSON string: `{"writtenAt":W,"freshUntil":F,"version":V,"value":<data>}`, in that
- * order, with integers. The fixed header lets a store rewrite the timestamps (in a Redis script, say)
- * without decoding or re-encoding the value: see {@link readHeader} and {@link replaceHeader}.
+ * order, with integers, followed by `,"tags":[...]` before the closing brace when the entry has tags.
+ * The fixed header lets a store rewrite the timestamps (in a Redis script, say) without decoding or
+ * re-encoding the value: see {@link readHeader} and {@link replaceHeader}.
  *
  * - `writtenAt`: when the value was written, ms since the epoch; the entry's age counts from it.
  * - `freshUntil`: fresh before this instant (ms), stale from it on (`invalidate` sets it to 0).
@@ -22,6 +23,8 @@ export interface EnvelopeHeader {
 /** A decoded entry. `data` is the serializer's output, not yet deserialized. */
 export interface Envelope extends EnvelopeHeader {
   data: unknown;
+  /** The (encoded) tags the entry was written with; absent when it has none. */
+  tags?: string[];
 }
 
 /**
@@ -35,8 +38,9 @@ export type StoredEntry = Envelope | "unreadable" | null;
 export type EntryState = "miss" | "fresh" | "stale" | "too-stale";
 
 /** Builds the stored string. `dataJson` is `JSON.stringify` of the serializer's output. */
-export function encodeEnvelope(header: EnvelopeHeader, dataJson: string): string {
-  return `${headerText(header)}"value":${dataJson}}`;
+export function encodeEnvelope(header: EnvelopeHeader, dataJson: string, tags?: readonly string[]): string {
+  const tail = tags && tags.length > 0 ? `,"tags":${JSON.stringify(tags)}}` : "}";
+  return `${headerText(header)}"value":${dataJson}${tail}`;
 }
 
 /** The header's text, up to and including the comma before `"value":`. */
@@ -86,7 +90,9 @@ export function decodeEnvelope(stored: unknown): Envelope | undefined {
   if (typeof obj !== "object" || obj === null || Array.isArray(obj)) return undefined;
   const e = obj as Record<string, unknown>;
   if (!isTime(e.writtenAt) || !isTime(e.freshUntil) || !isTime(e.version) || !("value" in e)) return undefined;
-  return { writtenAt: e.writtenAt, freshUntil: e.freshUntil, version: e.version, data: e.value };
+  const envelope: Envelope = { writtenAt: e.writtenAt, freshUntil: e.freshUntil, version: e.version, data: e.value };
+  if (Array.isArray(e.tags) && e.tags.length > 0 && e.tags.every((t) => typeof t === "string")) envelope.tags = e.tags as string[];
+  return envelope;
 }
 
 /**

@@ -54,3 +54,18 @@ export class CachebackTimeoutError extends CachebackError {
 export function describeError(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
+
+/**
+ * A store operation whose outcome the caller must know about failed, so it did not happen: a tag
+ * invalidation (`revalidateTag`, `updateTag`) while Redis is down or slow, say. Reads never throw it:
+ * they fall back to the fetcher. `cause` holds the store's error.
+ */
+export class CachebackStoreError extends CachebackError {
+  override name = "CachebackStoreError";
+  constructor(
+    readonly operation: string,
+    cause: unknown,
+  ) {
+    super(`${operation} failed: ${describeError(cause)}. Nothing was changed; retry it, or report the failure to the caller.`, { cause });
+  }
+}

@@ -1,3 +1,5 @@
+import type { StatusReason } from "./core/decide.js";
+
 /** What a read found, as reported in events and in {@link CachebackResult}. */
 export type CacheStatus = "hit" | "stale" | "miss";
 
@@ -6,15 +8,17 @@ export interface CachebackEvents {
   /** A fresh entry was served. */
   hit: { key: string; age: number };
   /** A stale entry was served (or, past `fetchOnStaleThreshold`, refreshed synchronously). */
-  stale: { key: string; age: number; syncFetch: boolean };
+  stale: { key: string; age: number; syncFetch: boolean; reason: StatusReason; tag?: string };
   /** No usable entry: fetched synchronously (`syncFetch`) or answered with `empty`. */
-  miss: { key: string; syncFetch: boolean };
+  miss: { key: string; syncFetch: boolean; reason: StatusReason; tag?: string };
   /** This instance won the refresh lock and handed a refresh message to the queue. */
   "refresh-queued": { key: string; job: string; messageId: string; reason: "stale" | "miss" | "invalidate" };
   /** A refresh ran its fetcher; `written` is false when a newer entry was already stored. */
   "refresh-done": { key: string; job: string; durationMs: number; written: boolean; sync: boolean };
   /** A refresh's fetcher threw, timed out or returned a value that cannot be stored. The old entry stays. */
   "refresh-failed": { key: string; job: string; error: unknown; sync: boolean };
+  /** Tags were invalidated (`revalidateTag`: `stale`; `updateTag`: `expire`) at `version` of the shared clock. */
+  "tags-invalidated": { tags: string[]; kind: "stale" | "expire"; version: number };
   /** A store or queue fault the read survived (it served a cached or freshly fetched value instead). */
   error: { key?: string; operation: "read" | "write" | "lock" | "unlock" | "publish" | "invalidate" | "delete"; error: unknown };
 }

@@ -3,16 +3,23 @@ import type { CachebackResult, InvalidateResult, PeekResult } from "./core/resul
 import { checkJobName, type CacheKey } from "./keys.js";
 import type { FetchOptions } from "./options.js";
 import type { ArgsValidator } from "./schema.js";
+import type { TagsOption } from "./tags/tags.js";
 import type { Awaitable } from "./types.js";
 
 /** Options of `defineJob`: the read options, bound to every call, plus an arguments check. */
-export interface JobOptions<A extends readonly unknown[] = readonly unknown[], T = unknown> extends FetchOptions<T> {
+export interface JobOptions<A extends readonly unknown[] = readonly unknown[], T = unknown> extends Omit<FetchOptions<T>, "tags"> {
   /**
    * Checks the arguments a refresh message carries before the job runs (a Standard Schema such as a
    * Zod tuple, or a predicate). Refused arguments get a 489 from the refresh route and nothing runs.
    * @default undefined (any JSON array is accepted)
    */
   args?: ArgsValidator<A>;
+  /**
+   * Tags every entry of the job carries: a list, or a function of the job's arguments returning one,
+   * e.g. `tags: (id) => ["posts", "post:" + id]`. See `FetchOptions.tags`.
+   * @default [] (plus the instance's default tags)
+   */
+  tags?: TagsOption<A>;
 }
 
 /**
@@ -56,21 +63,26 @@ export function makeJob<A extends readonly unknown[], T, R>(
   checkJobName(name);
   if (typeof fn !== "function") throw new TypeError(`defineJob("${name}", fn): fn must be a function`);
   const keyOf = (args: readonly unknown[]): CacheKey => (args.length === 0 ? name : [name, ...args]);
-  const job = ((...args: A) => instance().read<R>(keyOf(args), fn as (...a: never[]) => unknown, options as FetchOptions<R>).then((r) => r.value)) as Job<A, T, R>;
+  // One frozen copy: the read path works out a frozen options object once (resolved options, tags).
+  const frozen = Object.freeze({ ...options });
+  const readOptions = frozen as unknown as FetchOptions<R>;
+  const writeOptions = frozen as unknown as FetchOptions<T>;
+  const run = fn as (...a: never[]) => unknown;
+  const job = ((...args: A) => instance().read<R>(keyOf(args), run, readOptions).then((r) => r.value)) as Job<A, T, R>;
   Object.defineProperties(job, {
     jobName: { value: name, enumerable: true },
     fetcher: { value: fn },
-    options: { value: Object.freeze({ ...options }) },
+    options: { value: frozen },
   });
   Object.assign(job, {
-    withStatus: (...args: A) => instance().read<R>(keyOf(args), fn as (...a: never[]) => unknown, options as FetchOptions<R>),
-    invalidate: (...args: A) => instance().invalidate(keyOf(args), options),
+    withStatus: (...args: A) => instance().read<R>(keyOf(args), run, readOptions),
+    invalidate: (...args: A) => instance().invalidate(keyOf(args), writeOptions),
     delete: (...args: A) => instance().delete(keyOf(args)),
     set: (...argsAndValue: [...A, T]) => {
       const args = argsAndValue.slice(0, -1);
-      return instance().set(keyOf(args), argsAndValue[argsAndValue.length - 1] as T, options);
+      return instance().set(keyOf(args), argsAndValue[argsAndValue.length - 1] as T, writeOptions);
     },
-    peek: (...args: A) => instance().peek<T>(keyOf(args), { serializer: options.serializer }),
+    peek: (...args: A) => instance().peek<T>(keyOf(args), { serializer: frozen.serializer }),
     key: (...args: A) => instance().key(keyOf(args)),
   });
   return job;

@@ -140,3 +140,13 @@ export function entryKeys(prefix: string, name: string, args: readonly unknown[]
   const id = entryId(name, args);
   return { id, entry: `${prefix}entry:${id}`, lock: `${prefix}lock:${id}` };
 }
+
+/** The Redis key of a tag's stamp under `prefix` (the tag already encoded). */
+export function tagKey(prefix: string, tag: string): string {
+  return `${prefix}tag:${tag}`;
+}
+
+/** The Redis key of the shared version clock under `prefix`. */
+export function clockKey(prefix: string): string {
+  return `${prefix}clock`;
+}

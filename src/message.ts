@@ -1,5 +1,6 @@
 import { argsShapeProblem, checkJobName } from "./keys.js";
 import type { ResolvedRefreshOptions } from "./options.js";
+import { isEncodedTag, MAX_TAGS_PER_ENTRY } from "./tags/tags.js";
 
 /** Body of the QStash message that asks the refresh route to regenerate one entry. */
 export interface RefreshMessage {
@@ -15,6 +16,11 @@ export interface RefreshMessage {
   queuedAt: number;
   /** The options the entry is written with. */
   options: { lifetime: number; ttl: number; refreshTimeout: number };
+  /**
+   * The entry's tags (encoded), as the reader computed them. Absent in messages of earlier versions and
+   * for entries without tags: the route then computes them from the job's options.
+   */
+  tags?: string[];
 }
 
 /** Why a body is not a refresh message; `undefined` when it is one. */
@@ -38,6 +44,10 @@ export function refreshMessageProblem(body: unknown): string | undefined {
     const v = (o as Record<string, unknown>)[name];
     if (typeof v !== "number" || !Number.isFinite(v) || v < 0) return `"options.${name}" must be a non-negative number of seconds`;
   }
+  if (m.tags !== undefined) {
+    if (!Array.isArray(m.tags) || m.tags.length > MAX_TAGS_PER_ENTRY) return `"tags" must be a list of at most ${MAX_TAGS_PER_ENTRY} tags`;
+    if (!m.tags.every(isEncodedTag)) return `"tags" holds something that is not a tag`;
+  }
   return undefined;
 }
 
@@ -48,8 +58,9 @@ export function buildRefreshMessage(
   lock: string,
   queuedAt: number,
   options: ResolvedRefreshOptions,
+  tags: readonly string[] = [],
 ): RefreshMessage {
-  return {
+  const message: RefreshMessage = {
     v: 1,
     job,
     args: [...args],
@@ -57,4 +68,6 @@ export function buildRefreshMessage(
     queuedAt,
     options: { lifetime: options.lifetime, ttl: options.ttl, refreshTimeout: options.refreshTimeout },
   };
+  if (tags.length > 0) message.tags = [...tags];
+  return message;
 }

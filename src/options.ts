@@ -1,5 +1,6 @@
 import { CachebackOptionsError } from "./errors.js";
 import type { Serializer } from "./serializer.js";
+import type { TagsOption } from "./tags/tags.js";
 
 /**
  * How one cached job behaves. Durations are in seconds (fractions allowed).
@@ -54,6 +55,15 @@ export interface FetchOptions<T = unknown, E = unknown> extends RefreshOptions {
    * @default jsonSerializer
    */
   serializer?: Serializer<T>;
+  /**
+   * Tags the entry carries, on top of the instance's default tags: a list, or (on a job) a function of
+   * the job's arguments returning one. `revalidateTag(tag)` makes every entry carrying `tag` stale,
+   * `updateTag(tag)` expires it, in every instance; inside a `'use cache'` scope the tags are also
+   * attached to the enclosing Next.js cache entry. A tag is non-empty text of at most 256 characters; an
+   * entry carries at most 64.
+   * @default [] (plus the instance's default tags)
+   */
+  tags?: TagsOption<never[]>;
 }
 
 /** The refresh options with every default filled in, in seconds. */

@@ -1,7 +1,7 @@
 import type { CachebackEvent, CachebackEvents, CachebackEventType } from "../events.js";
 import type { CacheKey } from "../keys.js";
 import type { RefreshMessage } from "../message.js";
-import type { FetchOptions, RefreshOptions } from "../options.js";
+import type { FetchOptions } from "../options.js";
 import type { RefreshQueue, SigningKeys } from "../queues/types.js";
 import type { Serializer } from "../serializer.js";
 import type { CacheStore } from "../stores/types.js";
@@ -12,7 +12,8 @@ import { releaseLockFor, runRefresh } from "./runner.js";
 import { refreshUrl, RefreshScheduler } from "./scheduler.js";
 import { signingKeysFor } from "./settings.js";
 import { SyncFetcher, type Fetcher } from "./sync-fetch.js";
-import { invalidate, keysOf, peek, remove, set } from "./verbs.js";
+import { stampTags, type TagInvalidation } from "./tag-verbs.js";
+import { invalidate, keysOf, peek, remove, set, type WriteOptions } from "./verbs.js";
 
 let instanceCount = 0;
 
@@ -40,7 +41,7 @@ export class CachebackCore {
     this.prefix = parts.settings.prefix;
     this.id = `${this.store.name}+${this.queue.name}#${++instanceCount}`;
     this.#ctx = createContext(parts);
-    this.#deps = { ctx: this.#ctx, scheduler: new RefreshScheduler(this.#ctx), sync: new SyncFetcher(this.#ctx), resolved: new WeakMap() };
+    this.#deps = { ctx: this.#ctx, scheduler: new RefreshScheduler(this.#ctx), sync: new SyncFetcher(this.#ctx), plans: new WeakMap() };
   }
 
   /**
@@ -84,7 +85,7 @@ export class CachebackCore {
    * cannot overwrite its outcome. Without a `lifetime` option the refreshed entry keeps the lifetime it
    * was written with.
    */
-  invalidate(key: CacheKey, options?: RefreshOptions): Promise<InvalidateResult> {
+  invalidate(key: CacheKey, options?: WriteOptions): Promise<InvalidateResult> {
     return invalidate(this.#ctx, this.#deps.scheduler, key, options);
   }
 
@@ -94,11 +95,29 @@ export class CachebackCore {
   }
 
   /** Writes a value by hand, fresh for `lifetime`. It wins over any refresh that began before it. */
-  set<T>(key: CacheKey, value: T, options?: RefreshOptions & { serializer?: Serializer<T> }): Promise<void> {
+  set<T>(key: CacheKey, value: T, options?: WriteOptions<T>): Promise<void> {
     return set(this.#ctx, key, value, options);
   }
 
-  /** Reads the raw entry with its status and age; no fetch, no refresh, no events. */
+  /**
+   * Makes every entry carrying one of `tags` and written before this call stale, in every instance: the
+   * next read serves it and queues one refresh. One round trip whatever the number of tags and entries.
+   * @throws CachebackStoreError when the store fails (the invalidation did not happen).
+   */
+  revalidateTag(tags: string | readonly string[]): Promise<TagInvalidation> {
+    return stampTags(this.#ctx, tags, { kind: "stale" }, "revalidateTag");
+  }
+
+  /**
+   * Expires every entry carrying one of `tags` and written before this call, in every instance: the
+   * next read fetches synchronously (or, with `fetchOnMiss: false`, returns `empty` and refreshes).
+   * @throws CachebackStoreError when the store fails (the invalidation did not happen).
+   */
+  updateTag(tags: string | readonly string[]): Promise<TagInvalidation> {
+    return stampTags(this.#ctx, tags, { kind: "expire" }, "updateTag");
+  }
+
+  /** Reads the raw entry with its status, age and tags; no fetch, no refresh, no events. */
   peek<T = unknown>(key: CacheKey, options?: { serializer?: Serializer<T> }): Promise<PeekResult<T>> {
     return peek(this.#ctx, key, options);
   }

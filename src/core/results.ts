@@ -1,4 +1,5 @@
 import type { CacheStatus } from "../events.js";
+import type { StatusReason } from "./decide.js";
 import type { ReadOptions, ReadValue, Awaitable } from "../types.js";
 
 /** A read's value with what happened to produce it (django-cacheback's `process_result`). */
@@ -7,6 +8,13 @@ export interface CachebackResult<T> {
   value: T;
   /** `hit`: fresh entry; `stale`: entry past its lifetime; `miss`: no usable entry. */
   status: CacheStatus;
+  /**
+   * Why: `fresh`; stale by `lifetime`, `invalidated` or `tag`; a miss because the entry is `absent`,
+   * expired by a `tag`, `unreadable`, or the store failed (`store-error`).
+   */
+  reason: StatusReason;
+  /** The tag that made the entry stale or expired it (with `reason: "tag"`). */
+  tag?: string;
   /** Whether the fetcher ran during this read (a miss with `fetchOnMiss`, or past `fetchOnStaleThreshold`). */
   syncFetch: boolean;
   /** Age in seconds of the value served (0 right after a synchronous fetch); `null` when `empty` was served. */
@@ -22,7 +30,7 @@ export interface CachebackResult<T> {
 
 /** What `peek` finds, with no side effects. */
 export interface PeekResult<T> {
-  /** `hit` (fresh), `stale`, or `miss` (absent, expired, or unreadable). */
+  /** `hit` (fresh), `stale`, or `miss` (absent, expired by a tag, or unreadable). */
   status: CacheStatus;
   /** The stored value; `undefined` on a miss. */
   value: T | undefined;
@@ -34,6 +42,10 @@ export interface PeekResult<T> {
   freshUntil: number | null;
   /** True when something is stored under the key but it is not a readable entry (a read treats it as a miss). */
   corrupt: boolean;
+  /** The tags the entry was written with (encoded). */
+  tags: string[];
+  /** The tag whose invalidation made the entry stale or expired it, if one did. */
+  invalidatedBy: { tag: string; kind: "stale" | "expired" } | null;
 }
 
 /** What `invalidate` did. */
@@ -51,6 +63,8 @@ export interface RefreshSuccess {
   status: "written" | "skipped-newer" | "skipped-fresh";
   key: string;
   durationMs: number;
+  /** The entry's tags (encoded). */
+  tags: readonly string[];
 }
 
 /** A refresh that failed, and in which phase. @internal */

@@ -1,9 +1,10 @@
-import { entryState } from "../entry.js";
 import type { EntryKeys } from "../keys.js";
 import { buildRefreshMessage } from "../message.js";
 import type { ResolvedRefreshOptions } from "../options.js";
 import { withTimeout } from "../timeout.js";
 import type { CoreContext } from "./context.js";
+import { decide } from "./decide.js";
+import { lookup } from "./lookup.js";
 import { refreshUrlFor } from "./settings.js";
 
 /** How long a process skips its own repeated refresh requests for one entry (capped by refreshTimeout). */
@@ -20,6 +21,8 @@ export interface RefreshRequest {
   job: string;
   args: readonly unknown[];
   options: ResolvedRefreshOptions;
+  /** The entry's tags (encoded); empty when it has none. */
+  tags: readonly string[];
 }
 
 /** Why a refresh is queued (reported in `refresh-queued` events). */
@@ -66,7 +69,7 @@ export class RefreshScheduler {
   /** Publishes the refresh of `request` under the lock held with `token`; returns the message id. */
   async publish(request: RefreshRequest, token: string, queuedAt: number, reason: RefreshReason): Promise<string> {
     const url = refreshUrl(this.#ctx);
-    const message = buildRefreshMessage(request.job, request.args, token, queuedAt, request.options);
+    const message = buildRefreshMessage(request.job, request.args, token, queuedAt, request.options, request.tags);
     const { messageId } = await withTimeout(
       this.#ctx.queue.publish(message, { url, deduplicationId: `cacheback-${token}` }),
       this.#ctx.settings.backgroundTimeoutMs,
@@ -110,11 +113,11 @@ export class RefreshScheduler {
     }
   }
 
-  /** Whether the entry is fresh right now (one store read); `false` when the store cannot tell. */
-  async #freshNow({ keys, options }: RefreshRequest): Promise<boolean> {
+  /** Whether the entry is fresh right now, its tags included (one store read); `false` when the store cannot tell. */
+  async #freshNow({ keys, options, tags }: RefreshRequest): Promise<boolean> {
     try {
-      const current = await withTimeout(this.#ctx.store.get(keys.entry), this.#ctx.settings.backgroundTimeoutMs, () => `read of ${keys.entry}`);
-      return typeof current === "object" && current !== null && entryState(current, this.#ctx.now(), options.fetchOnStaleThreshold) === "fresh";
+      const found = await lookup(this.#ctx, { keys, tags, timeoutMs: this.#ctx.settings.backgroundTimeoutMs, memo: false });
+      return decide(found.entry, found.verdict, this.#ctx.now(), options.fetchOnStaleThreshold).state === "fresh";
     } catch {
       return false;
     }

@@ -1,5 +1,5 @@
-import { CachebackConfigError } from "../errors.js";
-import type { RefreshOptions, ResolvedRefreshOptions } from "../options.js";
+import { CachebackConfigError, CachebackOptionsError } from "../errors.js";
+import { DEFAULT_REFRESH_OPTIONS, resolveRefreshOptions, type RefreshOptions, type ResolvedRefreshOptions } from "../options.js";
 import type { SigningKeys } from "../queues/types.js";
 import type { VersionClock } from "../version-clock.js";
 
@@ -37,6 +37,42 @@ export interface CoreSettings {
   production: boolean;
   /** The keys deliveries are verified with: configured, the queue's own, or QStash's from the environment. */
   signingKeys: SigningKeys | undefined;
+  /** The longest `ttl` allowed, in ms; tag stamps and the version clock live this long. */
+  maxTtlMs: number;
+  /** Tags every entry of the instance carries (encoded). */
+  defaultTags: readonly string[];
+  /**
+   * Called with the tags of every read of a tagged entry (an integration attaches them to the enclosing
+   * framework cache entry: Next.js's `cacheTag`). Must not throw.
+   */
+  onTaggedRead: ((tags: readonly string[]) => void | Promise<void>) | undefined;
+}
+
+/**
+ * Per-call options over the instance defaults over the library defaults, checked, with `ttl` bounded by
+ * the instance's `maxTtl`.
+ * @throws CachebackOptionsError when a value is out of range.
+ */
+export function resolveOptions(settings: CoreSettings, ...layers: (RefreshOptions | undefined)[]): ResolvedRefreshOptions {
+  return withinMaxTtl(resolveRefreshOptions(maxTtlDefault(settings.maxTtlMs), settings.defaults, ...layers), settings.maxTtlMs);
+}
+
+/** The default `ttl` under a `maxTtl`: the library's default, or `maxTtl` when that is shorter. */
+export function maxTtlDefault(maxTtlMs: number): RefreshOptions {
+  return { ttl: Math.min(DEFAULT_REFRESH_OPTIONS.ttl, maxTtlMs / 1000) };
+}
+
+/**
+ * `resolved`, when its `ttl` is at most `maxTtlMs`.
+ * @throws CachebackOptionsError otherwise.
+ */
+export function withinMaxTtl(resolved: ResolvedRefreshOptions, maxTtlMs: number): ResolvedRefreshOptions {
+  if (resolved.ttl * 1000 > maxTtlMs) {
+    throw new CachebackOptionsError(
+      `ttl (${resolved.ttl} s) is larger than the instance's maxTtl (${maxTtlMs / 1000} s): lower it, or raise maxTtl in createCacheback()`,
+    );
+  }
+  return resolved;
 }
 
 /** The refresh URL to publish to, or why there is none (pure). */

@@ -1,9 +1,9 @@
-import type { EntryKeys } from "../keys.js";
-import type { ResolvedRefreshOptions } from "../options.js";
 import type { Serializer } from "../serializer.js";
 import { withTimeout } from "../timeout.js";
+import { clockRequest } from "./clock.js";
 import type { CoreContext } from "./context.js";
 import { encodeEntry } from "./encode.js";
+import type { RefreshRequest } from "./scheduler.js";
 
 /** A fetcher of any arguments. */
 export type Fetcher = (...args: never[]) => unknown;
@@ -26,30 +26,42 @@ export class SyncFetcher {
     this.#ctx = ctx;
   }
 
-  run<T>(keys: EntryKeys, job: string, args: readonly unknown[], fn: Fetcher, opts: ResolvedRefreshOptions, serializer: Serializer<T>): Promise<Fetched<T>> {
-    const existing = this.#inflight.get(keys.entry) as Promise<Fetched<T>> | undefined;
+  run<T>(request: RefreshRequest, fn: Fetcher, serializer: Serializer<T>): Promise<Fetched<T>> {
+    const key = request.keys.entry;
+    const existing = this.#inflight.get(key) as Promise<Fetched<T>> | undefined;
     if (existing) return existing;
-    const run = this.#fetchAndStore(keys, job, args, fn, opts, serializer);
-    this.#inflight.set(keys.entry, run);
-    run.catch(() => this.#inflight.delete(keys.entry));
+    const run = this.#fetchAndStore(request, fn, serializer);
+    this.#inflight.set(key, run);
+    run.catch(() => this.#inflight.delete(key));
     return run;
   }
 
-  async #fetchAndStore<T>(
-    keys: EntryKeys,
-    job: string,
-    args: readonly unknown[],
-    fn: Fetcher,
-    opts: ResolvedRefreshOptions,
-    serializer: Serializer<T>,
-  ): Promise<Fetched<T>> {
+  /**
+   * The version the data about to be taken gets: this process's clock for an untagged entry; the
+   * store's shared clock for a tagged one (one more round trip before the fetch, so that a tag
+   * invalidation on any instance is ordered against it), or this process's clock when the store fails.
+   */
+  async #version(request: RefreshRequest): Promise<number> {
+    const ctx = this.#ctx;
+    if (request.tags.length === 0) return ctx.settings.versions.next();
+    try {
+      const { version } = await withTimeout(ctx.store.nextVersion(clockRequest(ctx)), ctx.settings.readTimeoutMs, () => `version for ${request.keys.entry}`);
+      return version;
+    } catch (error) {
+      ctx.report.error("read", request.keys.entry, error);
+      return ctx.settings.versions.next();
+    }
+  }
+
+  async #fetchAndStore<T>(request: RefreshRequest, fn: Fetcher, serializer: Serializer<T>): Promise<Fetched<T>> {
     const { store, settings, events, report } = this.#ctx;
+    const { keys, job, args, options, tags } = request;
     const startedAt = this.#ctx.now();
-    const version = settings.versions.next();
+    const version = await this.#version(request);
     const value = (await fn(...(args as never[]))) as T;
-    const raw = encodeEntry(keys.entry, value, serializer, opts, version, this.#ctx.now());
+    const raw = encodeEntry(keys.entry, value, serializer, options, version, this.#ctx.now(), tags);
     const durationMs = this.#ctx.now() - startedAt;
-    const write = withTimeout(store.setIfNotNewer(keys.entry, raw, version, opts.ttl * 1000), settings.backgroundTimeoutMs, () => `write of ${keys.entry}`).then(
+    const write = withTimeout(store.setIfNotNewer(keys.entry, raw, version, options.ttl * 1000), settings.backgroundTimeoutMs, () => `write of ${keys.entry}`).then(
       (written) => events.emit("refresh-done", { key: keys.entry, job, durationMs, written, sync: true }),
       (error: unknown) => report.error("write", keys.entry, error),
     );

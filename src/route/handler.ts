@@ -3,6 +3,7 @@ import type { CachebackCore } from "../core/core.js";
 import type { RefreshFailure } from "../core/results.js";
 import { CachebackConfigError, describeError } from "../errors.js";
 import { refreshMessageProblem, type RefreshMessage } from "../message.js";
+import { invalidateNextTags } from "../next/bridge.js";
 import type { SigningKeys } from "../queues/types.js";
 import { argsProblem } from "../schema.js";
 import { json, NON_RETRYABLE, nonRetryable } from "./answers.js";
@@ -31,6 +32,13 @@ export interface RefreshHandlerOptions {
    * @default 5
    */
   clockTolerance?: number;
+  /**
+   * After writing a new value of an entry with tags, call Next.js's `revalidateTag(tag, "max")` for them,
+   * so that pages Next.js cached with the old value (`'use cache'`, ISR) regenerate on their next request
+   * instead of waiting out their own lifetime.
+   * @default true
+   */
+  nextCache?: boolean;
 }
 
 const FAILURE_STATUS: Record<RefreshFailure["phase"], number> = {
@@ -118,6 +126,7 @@ export function createRefreshHandler(options: RefreshHandlerOptions, defaultInst
     }
 
     const outcome = await cb.runRefresh(message, job.fn, job.options);
+    if (outcome.ok && outcome.status === "written" && options.nextCache !== false) await invalidateNextTags(outcome.tags, "stale");
     if (outcome.ok) return json(200, { ok: true, job: message.job, key: outcome.key, status: outcome.status, durationMs: outcome.durationMs });
     const status = FAILURE_STATUS[outcome.phase];
     if (status === NON_RETRYABLE) {

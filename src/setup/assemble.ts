@@ -1,6 +1,9 @@
 import type { CachebackConfig } from "../config.js";
 import type { CoreParts } from "../core/context.js";
+import { maxTtlDefault, withinMaxTtl } from "../core/settings.js";
 import { resolveRefreshOptions } from "../options.js";
+import { CachebackOptionsError } from "../errors.js";
+import { attachCacheTags } from "../next/bridge.js";
 import { LocalQueue } from "../queues/local.js";
 import { QStashQueue } from "../queues/qstash.js";
 import type { RefreshQueue } from "../queues/types.js";
@@ -8,10 +11,20 @@ import { runInBackground } from "../background.js";
 import { MemoryStore } from "../stores/memory.js";
 import type { CacheStore } from "../stores/types.js";
 import { UpstashStore } from "../stores/upstash.js";
+import { encodeTags } from "../tags/tags.js";
 import { processVersionClock, VersionClock } from "../version-clock.js";
 import { envSettings } from "./env.js";
 
 const DEFAULT_PREFIX = "cacheback:";
+/** 30 days, in seconds: the default `maxTtl` (and the default `ttl`). */
+const DEFAULT_MAX_TTL = 30 * 24 * 60 * 60;
+
+function checkMaxTtl(value: unknown): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    throw new CachebackOptionsError(`maxTtl must be a positive finite number of seconds, got ${String(value)}`);
+  }
+  return value;
+}
 
 /**
  * Turns a configuration into the core's parts: the store and the queue it names (an Upstash store for a
@@ -24,13 +37,14 @@ export function assemble(config: CachebackConfig = {}): CoreParts {
   const queue: RefreshQueue = config.queue ?? (config.qstash ? new QStashQueue(config.qstash) : new LocalQueue());
   const env = envSettings();
   const now = config.now ?? Date.now;
+  const maxTtlMs = checkMaxTtl(config.maxTtl ?? DEFAULT_MAX_TTL) * 1000;
   return {
     store,
     queue,
     settings: {
       prefix: config.prefix ?? DEFAULT_PREFIX,
       defaults: config.defaults,
-      resolvedDefaults: resolveRefreshOptions(config.defaults), // fails fast on bad defaults
+      resolvedDefaults: withinMaxTtl(resolveRefreshOptions(maxTtlDefault(maxTtlMs), config.defaults), maxTtlMs), // fails fast on bad defaults
       readTimeoutMs: (config.readTimeout ?? env.readTimeout ?? 1) * 1000,
       backgroundTimeoutMs: (config.backgroundTimeout ?? 10) * 1000,
       now,
@@ -42,6 +56,9 @@ export function assemble(config: CachebackConfig = {}): CoreParts {
       production: config.production ?? env.production,
       // The queue's own keys (the local queue signs its deliveries) win over QStash's from the environment.
       signingKeys: config.signingKeys ?? queue.signingKeys ?? env.signingKeys,
+      maxTtlMs,
+      defaultTags: Object.freeze(encodeTags(config.defaults?.tags ?? [], "defaults.tags")),
+      onTaggedRead: config.nextCache === false ? undefined : attachCacheTags,
     },
   };
 }

@@ -1,5 +1,6 @@
 import { readHeader, replaceHeader, staleHeader, toStoredEntry, type StoredEntry } from "../entry.js";
-import type { CacheStore } from "./types.js";
+import { applyStampChange, encodeStamp, parseStamp, type StampChange, type TagStamp } from "../tags/stamps.js";
+import type { CacheStore, ClockRequest, TaggedRead } from "./types.js";
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -71,6 +72,35 @@ export class MemoryStore implements CacheStore {
 
   async get(key: string): Promise<StoredEntry> {
     return toStoredEntry(this.#read(key)?.value);
+  }
+
+  async getWithStamps(key: string, stampKeys: readonly string[]): Promise<TaggedRead> {
+    return { entry: toStoredEntry(this.#read(key)?.value), stamps: this.#stamps(stampKeys) };
+  }
+
+  async getStamps(stampKeys: readonly string[]): Promise<(TagStamp | null)[]> {
+    return this.#stamps(stampKeys);
+  }
+
+  async nextVersion(clock: ClockRequest, read?: { key: string; stampKeys: readonly string[] }): Promise<{ version: number } & TaggedRead> {
+    const version = this.#tick(clock);
+    return { version, entry: read ? toStoredEntry(this.#read(read.key)?.value) : null, stamps: read ? this.#stamps(read.stampKeys) : [] };
+  }
+
+  async stampTags(clock: ClockRequest, stampKeys: readonly string[], change: StampChange, ttlMs: number): Promise<number> {
+    const version = this.#tick(clock);
+    for (const key of stampKeys) this.#write(key, encodeStamp(applyStampChange(parseStamp(this.#read(key)?.value), change, version)), ttlMs);
+    return version;
+  }
+
+  #stamps(keys: readonly string[]): (TagStamp | null)[] {
+    return keys.map((key) => parseStamp(this.#read(key)?.value));
+  }
+
+  #tick(clock: ClockRequest): number {
+    const version = Math.max(Number(this.#read(clock.key)?.value ?? 0) + 1, Math.trunc(clock.floor));
+    this.#write(clock.key, String(version), clock.ttlMs);
+    return version;
   }
 
   async set(key: string, entry: string, ttlMs: number): Promise<void> {

@@ -1,16 +1,49 @@
 import type { StoredEntry } from "../entry.js";
+import type { StampChange, TagStamp } from "../tags/stamps.js";
+
+/** The shared version clock, as a store is asked to advance it. */
+export interface ClockRequest {
+  /** The key the clock lives under. */
+  key: string;
+  /** The caller's own version: the version taken is at least this (so it stays close to real time). */
+  floor: number;
+  /** How long the clock key lives after this use, in ms. */
+  ttlMs: number;
+}
+
+/** An entry and the stamps of its tags, as one round trip reads them. */
+export interface TaggedRead {
+  entry: StoredEntry;
+  /** `stamps[i]` belongs to the i-th stamp key asked for; `null` where the tag was never invalidated. */
+  stamps: (TagStamp | null)[];
+}
 
 /**
- * What next-cacheback needs from a store. Each method is one atomic step. Entries are the envelope
- * strings of `encodeEnvelope`; the exported helpers (`toStoredEntry`, `readHeader`, `replaceHeader`,
- * `staleHeader`) do the envelope work a store needs. Every store passes the conformance suite of
- * `next-cacheback/testing`.
+ * What next-cacheback needs from a store. Each method is one atomic step in one round trip. Entries are
+ * the envelope strings of `encodeEnvelope`; the exported helpers (`toStoredEntry`, `readHeader`,
+ * `replaceHeader`, `staleHeader`, `parseStamp`, `applyStampChange`) do the envelope and stamp work a
+ * store needs. Every store passes the conformance suite of `next-cacheback/testing`.
  */
 export interface CacheStore {
   /** A short name for logs ("upstash", "memory"). */
   readonly name: string;
   /** The entry under `key` (see {@link StoredEntry}): `toStoredEntry(whatYouRead)`. */
   get(key: string): Promise<StoredEntry>;
+  /** The entry under `key` and the stamps under `stampKeys`, read together (Redis: one `MGET`). */
+  getWithStamps(key: string, stampKeys: readonly string[]): Promise<TaggedRead>;
+  /** The stamps under `stampKeys` (`null` where there is none). */
+  getStamps(stampKeys: readonly string[]): Promise<(TagStamp | null)[]>;
+  /**
+   * Takes the next version of the shared clock: greater than every version the clock gave before, and at
+   * least `clock.floor`. With `read`, also reads that entry and those stamps in the same round trip.
+   */
+  nextVersion(clock: ClockRequest, read?: { key: string; stampKeys: readonly string[] }): Promise<{ version: number } & TaggedRead>;
+  /**
+   * Takes the next version of the shared clock and applies `change` at that version to every stamp
+   * (`applyStampChange`), each then living `ttlMs`. Returns the version. One round trip whatever the
+   * number of stamps.
+   */
+  stampTags(clock: ClockRequest, stampKeys: readonly string[], change: StampChange, ttlMs: number): Promise<number>;
   /** Writes the entry unconditionally; it expires after `ttlMs`. */
   set(key: string, entry: string, ttlMs: number): Promise<void>;
   /**

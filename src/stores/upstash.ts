@@ -1,35 +1,11 @@
 import type { Redis } from "@upstash/redis";
 import { toStoredEntry, type StoredEntry } from "../entry.js";
-import type { CacheStore } from "./types.js";
+import { parseStamp, type StampChange, type TagStamp } from "../tags/stamps.js";
+import type { CacheStore, ClockRequest, TaggedRead } from "./types.js";
+import { MARK_STALE, NEXT_VERSION, RELEASE_LOCK, SET_IF_NOT_NEWER, STAMP_TAGS } from "./upstash-scripts.js";
 
-// Each script reads the envelope header with a pattern anchored at the start of the stored string, so the
-// value is never decoded or re-encoded. A key of another type (or a value that is not ours) counts as an
-// older entry and is overwritten.
-const HEADER = `'^{"writtenAt":(%d+),"freshUntil":(%d+),"version":(%d+),"value":'`;
-
-const SET_IF_NOT_NEWER = `
-local cur = redis.pcall('GET', KEYS[1])
-if type(cur) == 'string' then
-  local w, f, v = string.match(cur, ${HEADER})
-  if v and tonumber(v) > tonumber(ARGV[2]) then return 0 end
-end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
-return 1`;
-
-const MARK_STALE = `
-local cur = redis.pcall('GET', KEYS[1])
-if type(cur) ~= 'string' then return 0 end
-local w, f, v = string.match(cur, ${HEADER})
-if not w then return 0 end
-local head = '{"writtenAt":' .. w .. ',"freshUntil":' .. f .. ',"version":' .. v .. ','
-local nv = v
-if tonumber(ARGV[1]) > tonumber(v) then nv = ARGV[1] end
-redis.call('SET', KEYS[1], '{"writtenAt":' .. w .. ',"freshUntil":0,"version":' .. nv .. ',' .. string.sub(cur, #head + 1), 'KEEPTTL')
-return 1`;
-
-const RELEASE_LOCK = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
+/** A positive whole number of milliseconds, as Redis's `PX` wants it. */
+const ms = (value: number): number => Math.max(1, Math.ceil(value));
 
 /**
  * The production store: Upstash Redis through the official `@upstash/redis` client. A read is one `GET`
@@ -41,12 +17,16 @@ export class UpstashStore implements CacheStore {
   readonly #setIfNotNewer;
   readonly #markStale;
   readonly #releaseLock;
+  readonly #nextVersion;
+  readonly #stampTags;
 
   constructor(redis: Redis) {
     this.#redis = redis;
     this.#setIfNotNewer = redis.createScript<number>(SET_IF_NOT_NEWER);
     this.#markStale = redis.createScript<number>(MARK_STALE);
     this.#releaseLock = redis.createScript<number>(RELEASE_LOCK);
+    this.#nextVersion = redis.createScript<unknown[]>(NEXT_VERSION);
+    this.#stampTags = redis.createScript<unknown>(STAMP_TAGS);
   }
 
   /** The client this store talks through. */
@@ -58,12 +38,34 @@ export class UpstashStore implements CacheStore {
     return toStoredEntry(await this.#redis.get<unknown>(key));
   }
 
+  async getWithStamps(key: string, stampKeys: readonly string[]): Promise<TaggedRead> {
+    const [entry, ...stamps] = await this.#redis.mget<unknown[]>(key, ...stampKeys);
+    return { entry: toStoredEntry(entry), stamps: stamps.map(parseStamp) };
+  }
+
+  async getStamps(stampKeys: readonly string[]): Promise<(TagStamp | null)[]> {
+    if (stampKeys.length === 0) return [];
+    return (await this.#redis.mget<unknown[]>(...stampKeys)).map(parseStamp);
+  }
+
+  async nextVersion(clock: ClockRequest, read?: { key: string; stampKeys: readonly string[] }): Promise<{ version: number } & TaggedRead> {
+    const keys = read ? [clock.key, read.key, ...read.stampKeys] : [clock.key];
+    const [version, entry, ...stamps] = await this.#nextVersion.exec(keys, [String(Math.trunc(clock.floor)), String(ms(clock.ttlMs))]);
+    return { version: Number(version), entry: read ? toStoredEntry(entry || null) : null, stamps: stamps.map((s) => parseStamp(s || null)) };
+  }
+
+  async stampTags(clock: ClockRequest, stampKeys: readonly string[], change: StampChange, ttlMs: number): Promise<number> {
+    const expireAt = change.kind === "stale" && change.expireAt !== undefined ? String(Math.trunc(change.expireAt)) : "0";
+    const version = await this.#stampTags.exec([clock.key, ...stampKeys], [String(Math.trunc(clock.floor)), String(ms(clock.ttlMs)), change.kind, expireAt, String(ms(ttlMs))]);
+    return Number(version);
+  }
+
   async set(key: string, entry: string, ttlMs: number): Promise<void> {
-    await this.#redis.set(key, entry, { px: Math.max(1, Math.ceil(ttlMs)) });
+    await this.#redis.set(key, entry, { px: ms(ttlMs) });
   }
 
   async setIfNotNewer(key: string, entry: string, version: number, ttlMs: number): Promise<boolean> {
-    const wrote = await this.#setIfNotNewer.exec([key], [entry, String(Math.trunc(version)), String(Math.max(1, Math.ceil(ttlMs)))]);
+    const wrote = await this.#setIfNotNewer.exec([key], [entry, String(Math.trunc(version)), String(ms(ttlMs))]);
     return Number(wrote) === 1;
   }
 
@@ -76,12 +78,12 @@ export class UpstashStore implements CacheStore {
   }
 
   async acquireLock(key: string, token: string, ttlMs: number): Promise<boolean> {
-    const ok = await this.#redis.set(key, token, { nx: true, px: Math.max(1, Math.ceil(ttlMs)) });
+    const ok = await this.#redis.set(key, token, { nx: true, px: ms(ttlMs) });
     return ok === "OK";
   }
 
   async forceLock(key: string, token: string, ttlMs: number): Promise<void> {
-    await this.#redis.set(key, token, { px: Math.max(1, Math.ceil(ttlMs)) });
+    await this.#redis.set(key, token, { px: ms(ttlMs) });
   }
 
   async releaseLock(key: string, token: string): Promise<boolean> {

@@ -131,6 +131,58 @@ export function runStoreSuite(label: string, make: () => StoreSuiteSubject): voi
       expect(await store.releaseLock(lock, "new")).toBe(true);
     });
 
+    it("nextVersion: strictly increasing across callers, at least the floor, and reads an entry with stamps in the same call", async () => {
+      const { store, prefix } = make();
+      const clock = (floor: number) => ({ key: `${prefix}clock`, floor, ttlMs: 60_000 });
+      const first = await store.nextVersion(clock(1000));
+      expect(first.version).toBe(1000);
+      const versions = await Promise.all(Array.from({ length: 20 }, () => store.nextVersion(clock(5)).then((r) => r.version)));
+      expect(new Set(versions).size).toBe(20);
+      for (const v of versions) expect(v).toBeGreaterThan(1000);
+      expect((await store.nextVersion(clock(2_000_000))).version).toBe(2_000_000);
+      expect((await store.nextVersion(clock(10))).version).toBe(2_000_001);
+
+      await store.set(`${prefix}e`, entry(7, "x"), 60_000);
+      await store.stampTags(clock(0), [`${prefix}t1`], { kind: "stale" }, 60_000);
+      const read = await store.nextVersion(clock(0), { key: `${prefix}e`, stampKeys: [`${prefix}t0`, `${prefix}t1`] });
+      expect(read.version).toBe(2_000_003);
+      expect(envelope(read.entry).data).toBe("x");
+      expect(read.stamps).toEqual([null, { stale: 2_000_002, expired: 0, laterVersion: 0, laterAt: 0 }]);
+      const none = await store.nextVersion(clock(0), { key: `${prefix}absent`, stampKeys: [] });
+      expect(none).toMatchObject({ entry: null, stamps: [] });
+    });
+
+    it("stampTags applies one change to every stamp at one new version; getWithStamps reads an entry and stamps together", async () => {
+      const { store, prefix, advance } = make();
+      const clock = { key: `${prefix}clock`, floor: 100, ttlMs: 60_000 };
+      const [a, b] = [`${prefix}tag:a`, `${prefix}tag:b`];
+      const v1 = await store.stampTags(clock, [a, b], { kind: "stale" }, 60_000);
+      expect(v1).toBe(100);
+      const v2 = await store.stampTags(clock, [b], { kind: "expire" }, 60_000);
+      expect(v2).toBe(101);
+      const v3 = await store.stampTags(clock, [a], { kind: "stale", expireAt: 1_700_000_000_000 }, 200);
+      expect(await store.getStamps([a, b, `${prefix}tag:none`])).toEqual([
+        { stale: v3, expired: 0, laterVersion: v3, laterAt: 1_700_000_000_000 },
+        { stale: v1, expired: v2, laterVersion: 0, laterAt: 0 },
+        null,
+      ]);
+      await store.set(`${prefix}e`, entry(50, { n: 1 }, 50, 99), 60_000);
+      const read = await store.getWithStamps(`${prefix}e`, [b, `${prefix}tag:none`]);
+      expect(read).toEqual({ entry: { writtenAt: 50, freshUntil: 99, version: 50, data: { n: 1 } }, stamps: [{ stale: v1, expired: v2, laterVersion: 0, laterAt: 0 }, null] });
+      expect(await store.getWithStamps(`${prefix}absent`, [])).toEqual({ entry: null, stamps: [] });
+      // Each stamp lives the ttl of its last change.
+      await advance(400);
+      expect(await store.getStamps([a, b])).toEqual([null, { stale: v1, expired: v2, laterVersion: 0, laterAt: 0 }]);
+    });
+
+    it("a tagged entry keeps its tags through markStale", async () => {
+      const { store, prefix } = make();
+      const key = `${prefix}tagged`;
+      await store.set(key, encodeEnvelope({ writtenAt: 1, freshUntil: 2, version: 3 }, JSON.stringify("v"), ["a", "caf%C3%A9"]), 60_000);
+      expect(await store.markStale(key, 9)).toBe(true);
+      expect(await store.get(key)).toEqual({ writtenAt: 1, freshUntil: 0, version: 9, data: "v", tags: ["a", "caf%C3%A9"] });
+    });
+
     it("of many concurrent acquirers exactly one wins", async () => {
       const { store, prefix } = make();
       const lock = `${prefix}race`;

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { CacheStore } from "../../src/stores/types.js";
+import type { CacheStore, ClockRequest } from "../../src/stores/types.js";
+import type { StampChange } from "../../src/tags/stamps.js";
 
 /**
  * A deterministic scheduler for races: every actor (a refresh, a writer...) runs in its own async context
@@ -86,6 +87,12 @@ export function gatedStore(inner: CacheStore, scheduler: Scheduler): CacheStore 
   return {
     name: `gated-${inner.name}`,
     get: gate("get", (key: string) => inner.get(key)),
+    getWithStamps: gate("getWithStamps", (key: string, stampKeys: readonly string[]) => inner.getWithStamps(key, stampKeys)),
+    getStamps: gate("getStamps", (stampKeys: readonly string[]) => inner.getStamps(stampKeys)),
+    nextVersion: gate("nextVersion", (clock: ClockRequest, read?: { key: string; stampKeys: readonly string[] }) => inner.nextVersion(clock, read)),
+    stampTags: gate("stampTags", (clock: ClockRequest, stampKeys: readonly string[], change: StampChange, ttlMs: number) =>
+      inner.stampTags(clock, stampKeys, change, ttlMs),
+    ),
     set: gate("set", (key: string, entry: string, ttlMs: number) => inner.set(key, entry, ttlMs)),
     setIfNotNewer: gate("setIfNotNewer", (key: string, entry: string, version: number, ttlMs: number) => inner.setIfNotNewer(key, entry, version, ttlMs)),
     markStale: gate("markStale", (key: string, version: number) => inner.markStale(key, version)),
