@@ -1,4 +1,5 @@
 import { insideNext } from "../runtime.js";
+import { notePending, type PendingKind } from "./pending.js";
 
 /**
  * The bridge to Next.js's own cache (`next/cache`): attaching our tags to the enclosing `'use cache'`
@@ -59,9 +60,10 @@ export async function attachCacheTags(tags: readonly string[]): Promise<void> {
 /**
  * Invalidates `tags` in Next.js's cache too: `stale` as `revalidateTag(tag, "max")`; `expire` as
  * `updateTag(tag)` in a server action, `revalidateTag(tag, { expire: 0 })` elsewhere (Next.js's
- * `updateTag` works in server actions only). Where Next.js refuses, nothing happens. Never throws.
+ * `updateTag` works in server actions only); `pages` (new data was written: only the pages that embed
+ * it must regenerate) as `revalidateTag(tag, "max")`. Where Next.js refuses, nothing happens. Never throws.
  */
-export async function invalidateNextTags(tags: readonly string[], kind: "stale" | "expire"): Promise<void> {
+export async function invalidateNextTags(tags: readonly string[], kind: PendingKind): Promise<void> {
   if (tags.length === 0) return;
   let cache: NextCache | null;
   try {
@@ -70,9 +72,10 @@ export async function invalidateNextTags(tags: readonly string[], kind: "stale" 
     return;
   }
   if (!cache?.revalidateTag) return;
+  notePending(tags, kind);
   for (const tag of tags) {
     try {
-      if (kind === "stale") {
+      if (kind !== "expire") {
         cache.revalidateTag(tag, "max");
         continue;
       }

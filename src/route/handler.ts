@@ -126,7 +126,7 @@ export function createRefreshHandler(options: RefreshHandlerOptions, defaultInst
     }
 
     const outcome = await cb.runRefresh(message, job.fn, job.options);
-    if (outcome.ok && outcome.status === "written" && options.nextCache !== false) await invalidateNextTags(outcome.tags, "stale");
+    if (outcome.ok && outcome.status === "written" && options.nextCache !== false) await invalidateNextTags(outcome.tags, "pages");
     if (outcome.ok) return json(200, { ok: true, job: message.job, key: outcome.key, status: outcome.status, durationMs: outcome.durationMs });
     const status = FAILURE_STATUS[outcome.phase];
     if (status === NON_RETRYABLE) {

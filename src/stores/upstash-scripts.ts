@@ -53,24 +53,30 @@ for i = 2, #KEYS do out[#out + 1] = redis.call('GET', KEYS[i]) end
 return out`;
 
 /**
- * KEYS: clock, stamps... ARGV: floor, clock ttl, kind ('stale' or 'expire'), expireAt (ms, 0 for none),
- * stamp ttl. Applies the change at the new version to every stamp; returns the version as text.
+ * KEYS: clock, stamps... ARGV: floor, clock ttl, kind ('stale', 'expire' or 'pages'), expireAt (ms, 0
+ * for none), stamp ttl. Applies the change at the new version to every stamp (`applyStampChange`);
+ * returns the version as text. Reads stamps of both formats (four fields, or five).
  */
 export const STAMP_TAGS = `${TICK}
 local v = string.format('%.0f', tick())
 for i = 2, #KEYS do
-  local s, e, lv, la = '0', '0', '0', '0'
+  local s, e, lv, la, p = '0', '0', '0', '0', '0'
   local cur = redis.call('GET', KEYS[i])
   if type(cur) == 'string' then
-    local a, b, c, d = string.match(cur, '^%[(%d+),(%d+),(%d+),(%d+)%]$')
-    if a then s, e, lv, la = a, b, c, d end
+    local a, b, c, d, f = string.match(cur, '^%[(%d+),(%d+),(%d+),(%d+),?(%d*)%]$')
+    if a then
+      s, e, lv, la = a, b, c, d
+      if f ~= '' then p = f end
+    end
   end
   if ARGV[3] == 'expire' then
     e = v
+  elseif ARGV[3] == 'pages' then
+    p = v
   else
     s = v
     if ARGV[4] ~= '0' then lv = v; la = ARGV[4] end
   end
-  redis.call('SET', KEYS[i], '[' .. s .. ',' .. e .. ',' .. lv .. ',' .. la .. ']', 'PX', ARGV[5])
+  redis.call('SET', KEYS[i], '[' .. s .. ',' .. e .. ',' .. lv .. ',' .. la .. ',' .. p .. ']', 'PX', ARGV[5])
 end
 return v`;

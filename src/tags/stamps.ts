@@ -3,12 +3,16 @@
  * of what they do to an entry. No member sets: invalidating a tag costs the same whatever the number of
  * entries that carry it, and a reader compares the stamps of its entry's tags with the entry's version.
  *
- * A stamp is `[stale, expired, laterVersion, laterAt]`, stored as that JSON array:
+ * A stamp is `[stale, expired, laterVersion, laterAt, pages]`, stored as that JSON array (stamps of the
+ * first format have the first four only):
  * - `stale`: version of the last `revalidateTag`; an entry whose data is older is stale.
  * - `expired`: version of the last `updateTag`; an entry whose data is older is a miss.
  * - `laterVersion` / `laterAt`: a revalidation that also expires its entries at a wall-clock instant
  *   (`revalidateTag(tag, { expire })` in Next.js): entries older than `laterVersion` are a miss from
  *   `laterAt` (ms since the epoch) on.
+ * - `pages`: version of the last revalidation of the pages that embed the tag's data, when only they are
+ *   concerned (the refresh route wrote new data and tells Next.js's cache): cache-handler entries older
+ *   than it are stale, next-cacheback's own entries are not.
  * Versions come from the store's shared clock, so they order events across instances whose clocks
  * disagree. 0 means "never".
  */
@@ -19,6 +23,7 @@ export interface TagStamp {
   expired: number;
   laterVersion: number;
   laterAt: number;
+  pages: number;
 }
 
 /** What a tag invalidation does to the entries that carry the tag. */
@@ -26,7 +31,9 @@ export type StampChange =
   /** Stale from now on: served, and refreshed in the background. */
   | { kind: "stale"; expireAt?: number }
   /** Expired from now on: the next read fetches. */
-  | { kind: "expire" };
+  | { kind: "expire" }
+  /** Only the cached pages that embed the tag's data are stale from now on (see `pages`). */
+  | { kind: "pages" };
 
 /** What the stamps of an entry's tags make of it. */
 export interface TagVerdict {
@@ -47,36 +54,44 @@ export function parseStamp(raw: unknown): TagStamp | null {
       return null;
     }
   }
-  if (!Array.isArray(value) || value.length !== 4 || !value.every(isCount)) return null;
-  const [stale, expired, laterVersion, laterAt] = value as [number, number, number, number];
-  return { stale, expired, laterVersion, laterAt };
+  if (!Array.isArray(value) || (value.length !== 4 && value.length !== 5) || !value.every(isCount)) return null;
+  const [stale, expired, laterVersion, laterAt, pages = 0] = value as number[];
+  return { stale: stale!, expired: expired!, laterVersion: laterVersion!, laterAt: laterAt!, pages };
 }
 
 /** The stored text of a stamp. */
 export function encodeStamp(stamp: TagStamp): string {
-  return `[${stamp.stale},${stamp.expired},${stamp.laterVersion},${stamp.laterAt}]`;
+  return `[${stamp.stale},${stamp.expired},${stamp.laterVersion},${stamp.laterAt},${stamp.pages}]`;
 }
 
 /** The stamp after `change` at `version` (pure; the Redis script does the same). */
 export function applyStampChange(current: TagStamp | null, change: StampChange, version: number): TagStamp {
-  const stamp = current ?? { stale: 0, expired: 0, laterVersion: 0, laterAt: 0 };
+  const stamp = current ?? { stale: 0, expired: 0, laterVersion: 0, laterAt: 0, pages: 0 };
   if (change.kind === "expire") return { ...stamp, expired: version };
+  if (change.kind === "pages") return { ...stamp, pages: version };
   if (change.expireAt !== undefined) return { ...stamp, stale: version, laterVersion: version, laterAt: Math.trunc(change.expireAt) };
   return { ...stamp, stale: version };
 }
 
 /**
  * What the stamps do to an entry whose data has `version` (pure). Expired wins over stale; `undefined`
- * when no stamp touches it. `stamps[i]` belongs to `tags[i]`.
+ * when no stamp touches it. `stamps[i]` belongs to `tags[i]`. With `pages`, the entry is a cached page
+ * (a cache-handler entry), which the `pages` field makes stale too.
  */
-export function tagVerdict(version: number, tags: readonly string[], stamps: readonly (TagStamp | null)[], nowMs: number): TagVerdict | undefined {
+export function tagVerdict(
+  version: number,
+  tags: readonly string[],
+  stamps: readonly (TagStamp | null)[],
+  nowMs: number,
+  pages = false,
+): TagVerdict | undefined {
   let stale: string | undefined;
   for (let i = 0; i < stamps.length; i++) {
     const stamp = stamps[i];
     if (!stamp) continue;
     const tag = tags[i] as string;
     if (stamp.expired > version || (stamp.laterVersion > version && stamp.laterAt <= nowMs)) return { kind: "expired", tag };
-    if (stale === undefined && stamp.stale > version) stale = tag;
+    if (stale === undefined && (stamp.stale > version || (pages && stamp.pages > version))) stale = tag;
   }
   return stale === undefined ? undefined : { kind: "stale", tag: stale };
 }

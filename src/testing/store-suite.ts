@@ -147,7 +147,7 @@ export function runStoreSuite(label: string, make: () => StoreSuiteSubject): voi
       const read = await store.nextVersion(clock(0), { key: `${prefix}e`, stampKeys: [`${prefix}t0`, `${prefix}t1`] });
       expect(read.version).toBe(2_000_003);
       expect(envelope(read.entry).data).toBe("x");
-      expect(read.stamps).toEqual([null, { stale: 2_000_002, expired: 0, laterVersion: 0, laterAt: 0 }]);
+      expect(read.stamps).toEqual([null, { stale: 2_000_002, expired: 0, laterVersion: 0, laterAt: 0, pages: 0 }]);
       const none = await store.nextVersion(clock(0), { key: `${prefix}absent`, stampKeys: [] });
       expect(none).toMatchObject({ entry: null, stamps: [] });
     });
@@ -161,18 +161,25 @@ export function runStoreSuite(label: string, make: () => StoreSuiteSubject): voi
       const v2 = await store.stampTags(clock, [b], { kind: "expire" }, 60_000);
       expect(v2).toBe(101);
       const v3 = await store.stampTags(clock, [a], { kind: "stale", expireAt: 1_700_000_000_000 }, 200);
+      const v4 = await store.stampTags(clock, [b], { kind: "pages" }, 60_000);
       expect(await store.getStamps([a, b, `${prefix}tag:none`])).toEqual([
-        { stale: v3, expired: 0, laterVersion: v3, laterAt: 1_700_000_000_000 },
-        { stale: v1, expired: v2, laterVersion: 0, laterAt: 0 },
+        { stale: v3, expired: 0, laterVersion: v3, laterAt: 1_700_000_000_000, pages: 0 },
+        { stale: v1, expired: v2, laterVersion: 0, laterAt: 0, pages: v4 },
         null,
       ]);
       await store.set(`${prefix}e`, entry(50, { n: 1 }, 50, 99), 60_000);
       const read = await store.getWithStamps(`${prefix}e`, [b, `${prefix}tag:none`]);
-      expect(read).toEqual({ entry: { writtenAt: 50, freshUntil: 99, version: 50, data: { n: 1 } }, stamps: [{ stale: v1, expired: v2, laterVersion: 0, laterAt: 0 }, null] });
+      expect(read).toEqual({
+        entry: { writtenAt: 50, freshUntil: 99, version: 50, data: { n: 1 } },
+        stamps: [{ stale: v1, expired: v2, laterVersion: 0, laterAt: 0, pages: v4 }, null],
+      });
       expect(await store.getWithStamps(`${prefix}absent`, [])).toEqual({ entry: null, stamps: [] });
-      // Each stamp lives the ttl of its last change.
+      // Each stamp lives the ttl of its last change; a stamp of the first format (four fields) still reads.
       await advance(400);
-      expect(await store.getStamps([a, b])).toEqual([null, { stale: v1, expired: v2, laterVersion: 0, laterAt: 0 }]);
+      expect(await store.getStamps([a, b])).toEqual([null, { stale: v1, expired: v2, laterVersion: 0, laterAt: 0, pages: v4 }]);
+      await store.set(`${prefix}tag:old`, "[5,6,7,8]", 60_000);
+      const v5 = await store.stampTags(clock, [`${prefix}tag:old`], { kind: "pages" }, 60_000);
+      expect(await store.getStamps([`${prefix}tag:old`])).toEqual([{ stale: 5, expired: 6, laterVersion: 7, laterAt: 8, pages: v5 }]);
     });
 
     it("a tagged entry keeps its tags through markStale", async () => {
