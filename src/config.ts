@@ -83,10 +83,30 @@ export interface CachebackConfig {
    */
   readTimeout?: number;
   /**
-   * Seconds a background write, lock or publish may take before it is reported as failed.
+   * Seconds a background write or lock may take before it is reported as failed.
    * @default 10
    */
   backgroundTimeout?: number;
+  /**
+   * Seconds a publish to the queue may take before it counts as failed: the longest a failing queue keeps
+   * a request's background work (and a serverless function) busy. The QStash client made from the
+   * environment also retries a refused connection once only.
+   * @default 3
+   */
+  publishTimeout?: number;
+  /**
+   * When publishing a refresh fails (refused, timed out, 5xx, 429, out of quota), the instance that holds
+   * the refresh lock runs the refresh itself, in the background, under the same lock and compare-and-set
+   * (`true`); or it releases the lock and the entry stays stale until a later read publishes (`false`).
+   * @default true
+   */
+  queueFallback?: boolean;
+  /**
+   * After a failed publish, this process leaves the queue alone for `initial` seconds, doubling on each
+   * failure up to `max`; refreshes meanwhile go to `queueFallback`. A publish that works ends it.
+   * @default { initial: 1, max: 30 }
+   */
+  publishBackoff?: { initial?: number; max?: number };
   /**
    * The clock, in milliseconds since the epoch. Tests pass a controlled one.
    * @default Date.now

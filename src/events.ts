@@ -13,6 +13,11 @@ export interface CachebackEvents {
   miss: { key: string; syncFetch: boolean; reason: StatusReason; tag?: string };
   /** This instance won the refresh lock and handed a refresh message to the queue. */
   "refresh-queued": { key: string; job: string; messageId: string; reason: "stale" | "miss" | "invalidate" };
+  /**
+   * Publishing failed (`publish-failed`), or is paused after failures (`queue-paused`): this instance,
+   * which holds the refresh lock, runs the refresh itself (then `refresh-done` or `refresh-failed`).
+   */
+  "refresh-fallback": { key: string; job: string; reason: "publish-failed" | "queue-paused"; error: unknown };
   /** A refresh ran its fetcher; `written` is false when a newer entry was already stored. */
   "refresh-done": { key: string; job: string; durationMs: number; written: boolean; sync: boolean };
   /** A refresh's fetcher threw, timed out or returned a value that cannot be stored. The old entry stays. */

@@ -7,7 +7,8 @@ import { decide, type ReadState } from "./decide.js";
 import { lookup, type Lookup } from "./lookup.js";
 import { planRead, type Plan } from "./plan.js";
 import type { CachebackResult } from "./results.js";
-import { SETTLED, type RefreshRequest, type RefreshScheduler } from "./scheduler.js";
+import { SETTLED, type RefreshRequest } from "./request.js";
+import type { RefreshScheduler } from "./scheduler.js";
 import type { Fetcher, SyncFetcher } from "./sync-fetch.js";
 
 /** What the read path works with. */
@@ -63,7 +64,7 @@ export async function read<T>(deps: ReadDeps, key: CacheKey, fn: Fetcher, option
     return { value: value as T, status: "hit", reason, syncFetch: false, age, refreshScheduled: false, background: SETTLED };
   }
 
-  const request: RefreshRequest = { keys, job: name, args, options: opts, tags };
+  const request: RefreshRequest = { keys, job: name, args, options: opts, tags, fn, readOptions: options as FetchOptions<unknown> };
   if (entry && decision.state === "stale") {
     const age = entryAgeSeconds(entry, now);
     ctx.events.emit("stale", { key: keys.entry, age, syncFetch: false, reason, tag });

@@ -29,6 +29,11 @@ export class Reporter {
     );
   }
 
+  /** Logs one line (a change of state, such as an outage beginning or ending). */
+  line(text: string): void {
+    console.warn(text);
+  }
+
   /** Logs `line` once for the life of the instance. */
   once(id: string, line: string): void {
     const slot = `once:${id}`;

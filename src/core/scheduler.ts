@@ -1,58 +1,37 @@
-import type { EntryKeys } from "../keys.js";
-import { buildRefreshMessage } from "../message.js";
-import type { ResolvedRefreshOptions } from "../options.js";
 import { withTimeout } from "../timeout.js";
 import type { CoreContext } from "./context.js";
 import { decide } from "./decide.js";
+import { Dispatcher } from "./dispatch.js";
 import { lookup } from "./lookup.js";
-import { refreshUrlFor } from "./settings.js";
+import { SETTLED, type RefreshRequest } from "./request.js";
+
+export type { RefreshReason, RefreshRequest } from "./request.js";
 
 /** How long a process skips its own repeated refresh requests for one entry (capped by refreshTimeout). */
 const REFRESH_REQUEST_MEMO_MS = 250;
 /** Past this many remembered requests, the expired ones are swept. */
 const MEMO_SWEEP_SIZE = 10_000;
 
-/** The `background` of a read with nothing left to do. */
-export const SETTLED: Promise<void> = Promise.resolve();
-
-/** One entry to refresh in the background. */
-export interface RefreshRequest {
-  keys: EntryKeys;
-  job: string;
-  args: readonly unknown[];
-  options: ResolvedRefreshOptions;
-  /** The entry's tags (encoded); empty when it has none. */
-  tags: readonly string[];
-}
-
-/** Why a refresh is queued (reported in `refresh-queued` events). */
-export type RefreshReason = "stale" | "miss" | "invalidate";
-
-/** The refresh URL; says once in the log when it is a guess (no URL configured, outside production). */
-export function refreshUrl(ctx: CoreContext): string {
-  const { url, guessed } = refreshUrlFor(ctx.settings);
-  if (guessed) ctx.report.once("refresh-url", `[next-cacheback] CACHEBACK_REFRESH_URL is not set; refreshes go to ${url} (outside production only).`);
-  return url;
-}
-
 /**
- * Refresh scheduling: turns "this entry needs a refresh" into at most one queued message across every
+ * Refresh scheduling: turns "this entry needs a refresh" into at most one refresh across every
  * instance. A request takes the shared refresh lock (`SET NX PX`), checks that the entry is still not
- * fresh, and publishes one message whose deduplication id comes from the lock token.
+ * fresh, and hands the refresh to the dispatcher (the queue, or this process when the queue fails).
  */
 export class RefreshScheduler {
   readonly #ctx: CoreContext;
+  readonly dispatcher: Dispatcher;
   /** Lock key → until when this process does not try that lock again. */
   readonly #requested = new Map<string, number>();
 
   constructor(ctx: CoreContext) {
     this.#ctx = ctx;
+    this.dispatcher = new Dispatcher(ctx);
   }
 
   /**
    * Asks for a background refresh, unless this process asked for one of this entry moments ago: the
    * lock that attempt took or found is still held, so another attempt could only lose. Stale reads thus
-   * cost one `GET`, like hits, while a refresh is on its way; a failed attempt clears the memo at once.
+   * cost one `GET`, like hits, while a refresh is on its way; an attempt that gave up clears the memo.
    */
   request(request: RefreshRequest, reason: "stale" | "miss"): Promise<void> {
     const now = this.#ctx.now();
@@ -64,19 +43,6 @@ export class RefreshScheduler {
     }
     this.#requested.set(lock, now + Math.min(request.options.refreshTimeout * 1000, REFRESH_REQUEST_MEMO_MS));
     return this.#ctx.settings.runInBackground(() => this.#queue(request, reason));
-  }
-
-  /** Publishes the refresh of `request` under the lock held with `token`; returns the message id. */
-  async publish(request: RefreshRequest, token: string, queuedAt: number, reason: RefreshReason): Promise<string> {
-    const url = refreshUrl(this.#ctx);
-    const message = buildRefreshMessage(request.job, request.args, token, queuedAt, request.options, request.tags);
-    const { messageId } = await withTimeout(
-      this.#ctx.queue.publish(message, { url, deduplicationId: `cacheback-${token}` }),
-      this.#ctx.settings.backgroundTimeoutMs,
-      () => `publish of the refresh of ${request.keys.entry}`,
-    );
-    this.#ctx.events.emit("refresh-queued", { key: request.keys.entry, job: request.job, messageId, reason });
-    return messageId;
   }
 
   /** Background: wins the shared refresh lock, or leaves the refresh to whoever holds it. */
@@ -93,24 +59,17 @@ export class RefreshScheduler {
       return;
     }
     if (!won) return;
-    const unlock = () =>
-      withTimeout(store.releaseLock(keys.lock, token), settings.backgroundTimeoutMs, () => `unlock of ${keys.lock}`).catch((e: unknown) =>
-        report.error("unlock", keys.entry, e),
-      );
     // The refresh route releases the lock once it has written, so a reader that saw the entry stale just
     // before that can win the lock just after it: then the entry is fresh again and there is nothing to queue.
     if (await this.#freshNow(request)) {
-      await unlock();
+      await withTimeout(store.releaseLock(keys.lock, token), settings.backgroundTimeoutMs, () => `unlock of ${keys.lock}`).catch((e: unknown) =>
+        report.error("unlock", keys.entry, e),
+      );
       return;
     }
-    try {
-      await this.publish(request, token, this.#ctx.now(), reason);
-    } catch (error) {
-      report.error("publish", keys.entry, error);
-      // Let a later read queue the refresh again instead of waiting out the lock.
-      this.#requested.delete(keys.lock);
-      await unlock();
-    }
+    const outcome = await this.dispatcher.dispatch({ request, token, queuedAt: this.#ctx.now(), reason });
+    // Given up (the queue failed and refreshing here is off): let a later read try again at once.
+    if (outcome === "released") this.#requested.delete(keys.lock);
   }
 
   /** Whether the entry is fresh right now, its tags included (one store read); `false` when the store cannot tell. */

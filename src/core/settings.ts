@@ -1,6 +1,7 @@
 import { CachebackConfigError, CachebackOptionsError } from "../errors.js";
 import { DEFAULT_REFRESH_OPTIONS, resolveRefreshOptions, type RefreshOptions, type ResolvedRefreshOptions } from "../options.js";
 import type { SigningKeys } from "../queues/types.js";
+import type { BackoffSettings } from "./breaker.js";
 import type { VersionClock } from "../version-clock.js";
 
 /**
@@ -46,6 +47,12 @@ export interface CoreSettings {
    * framework cache entry: Next.js's `cacheTag`). Must not throw.
    */
   onTaggedRead: ((tags: readonly string[]) => void | Promise<void>) | undefined;
+  /** When publishing fails, run the refresh in this process (under the same lock). */
+  queueFallback: boolean;
+  /** The longest a publish may take, ms. */
+  publishTimeoutMs: number;
+  /** How publishing backs off after a failure. */
+  publishBackoff: BackoffSettings;
 }
 
 /**

@@ -3,7 +3,7 @@ import { withTimeout } from "../timeout.js";
 import { clockRequest } from "./clock.js";
 import type { CoreContext } from "./context.js";
 import { encodeEntry } from "./encode.js";
-import type { RefreshRequest } from "./scheduler.js";
+import type { RefreshRequest } from "./request.js";
 
 /** A fetcher of any arguments. */
 export type Fetcher = (...args: never[]) => unknown;

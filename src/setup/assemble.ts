@@ -19,9 +19,10 @@ const DEFAULT_PREFIX = "cacheback:";
 /** 30 days, in seconds: the default `maxTtl` (and the default `ttl`). */
 const DEFAULT_MAX_TTL = 30 * 24 * 60 * 60;
 
-function checkMaxTtl(value: unknown): number {
+/** A positive finite number of seconds, or a CachebackOptionsError naming the setting. */
+function seconds(name: string, value: unknown): number {
   if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
-    throw new CachebackOptionsError(`maxTtl must be a positive finite number of seconds, got ${String(value)}`);
+    throw new CachebackOptionsError(`${name} must be a positive finite number of seconds, got ${String(value)}`);
   }
   return value;
 }
@@ -37,7 +38,7 @@ export function assemble(config: CachebackConfig = {}): CoreParts {
   const queue: RefreshQueue = config.queue ?? (config.qstash ? new QStashQueue(config.qstash) : new LocalQueue());
   const env = envSettings();
   const now = config.now ?? Date.now;
-  const maxTtlMs = checkMaxTtl(config.maxTtl ?? DEFAULT_MAX_TTL) * 1000;
+  const maxTtlMs = seconds("maxTtl", config.maxTtl ?? DEFAULT_MAX_TTL) * 1000;
   return {
     store,
     queue,
@@ -59,6 +60,12 @@ export function assemble(config: CachebackConfig = {}): CoreParts {
       maxTtlMs,
       defaultTags: Object.freeze(encodeTags(config.defaults?.tags ?? [], "defaults.tags")),
       onTaggedRead: config.nextCache === false ? undefined : attachCacheTags,
+      queueFallback: config.queueFallback ?? true,
+      publishTimeoutMs: seconds("publishTimeout", config.publishTimeout ?? 3) * 1000,
+      publishBackoff: {
+        initialMs: seconds("publishBackoff.initial", config.publishBackoff?.initial ?? 1) * 1000,
+        maxMs: seconds("publishBackoff.max", config.publishBackoff?.max ?? 30) * 1000,
+      },
     },
   };
 }

@@ -85,7 +85,9 @@ export function setupFromEnv(): EnvSetup {
   const config: CachebackConfig = {
     prefix: envVar("CACHEBACK_PREFIX"),
     redis: url && token ? new Redis({ url, token }) : undefined,
-    qstash: qstashToken ? new Client({ token: qstashToken, baseUrl: envVar("QSTASH_URL") }) : undefined,
+    // One retry of a refused connection, 250 ms later (the client's default is five, over seconds): a
+    // failing publish must not keep a function busy; the instance refreshes in process instead.
+    qstash: qstashToken ? new Client({ token: qstashToken, baseUrl: envVar("QSTASH_URL"), retry: { retries: 1, backoff: () => 250 } }) : undefined,
   };
 
   if (config.redis && config.qstash) return { config, mode: "upstash", notice: undefined, warn: false };

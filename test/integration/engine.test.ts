@@ -156,9 +156,13 @@ describe("cacheback over the official clients and the dev servers", () => {
     }
   });
 
-  it("QStash unreachable: the stale value is still served, and the lock is released so a later read queues again", async () => {
+  it("QStash unreachable, queueFallback off: the stale value is still served, and the lock is released so a later read queues again", async () => {
     const port = await closedPort();
-    const noQueue = makeInstance({ qstash: new Client({ baseUrl: `http://127.0.0.1:${port}`, token: "x", retry: false }) });
+    const noQueue = makeInstance({
+      qstash: new Client({ baseUrl: `http://127.0.0.1:${port}`, token: "x", retry: false }),
+      queueFallback: false,
+      publishBackoff: { initial: 0.001, max: 0.001 },
+    });
     const errors: CachebackEvent[] = [];
     noQueue.on("error", (e) => errors.push(e));
     await noQueue.set(["quote", "NOQ"], "old", { lifetime: 0 });
@@ -169,6 +173,19 @@ describe("cacheback over the official clients and the dev servers", () => {
     const again = await noQueue.fetchWithStatus(["quote", "NOQ"], jobs.quote);
     await again.background;
     expect(errors.filter((e) => e.type === "error" && e.operation === "publish")).toHaveLength(2);
+  });
+
+  it("QStash unreachable (the default): the instance holding the lock refreshes in process; the entry is fresh", async () => {
+    const port = await closedPort();
+    const noQueue = makeInstance({ qstash: new Client({ baseUrl: `http://127.0.0.1:${port}`, token: "x", retry: false }) });
+    const events: CachebackEvent[] = [];
+    noQueue.on("*", (e) => events.push(e));
+    await noQueue.set(["quote", "NOQ2"], "old", { lifetime: 0 });
+    const r = await noQueue.fetchWithStatus(["quote", "NOQ2"], jobs.quote, { lifetime: 60 });
+    expect(r).toMatchObject({ value: "old", status: "stale" });
+    await r.background;
+    expect(events.find((e) => e.type === "refresh-fallback")).toMatchObject({ reason: "publish-failed" });
+    expect(await noQueue.fetchWithStatus(["quote", "NOQ2"], jobs.quote, { lifetime: 60 })).toMatchObject({ status: "hit", value: { symbol: "NOQ2", version: 1 } });
   });
 
   it("invalidate queues a refresh that is delivered and makes the entry fresh with a new value", async () => {

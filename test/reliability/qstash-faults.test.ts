@@ -14,8 +14,11 @@ import { countingQuote } from "../helpers/counting-source.js";
 
 // Faults on QStash: unreachable, answering 500, answering 429, hanging. A stub stands in for QStash's failure
 // (it answers the official client as QStash would when failing); everything else is real. Stale values are
-// still served at once, the refresh lock is released when the publish fails so a later read queues again,
-// a lock whose holder died expires after the lock window, and no lock key is ever left without an expiry.
+// still served at once, a lock whose holder died expires after the lock window, and no lock key is ever left
+// without an expiry. These tests pin the behaviour of `queueFallback: false` (the refresh lock is released
+// when the publish fails, so a later read queues again), with a back-off too short to matter; what the
+// default does (refresh in process) is in qstash-outage.test.ts.
+const WAIT_FOR_QUEUE: Partial<CachebackConfig> = { queueFallback: false, publishBackoff: { initial: 0.001, max: 0.001 } };
 
 let stack: Stack;
 let redis: Redis;
@@ -65,7 +68,7 @@ afterEach(() => {
  * `clientRetries` is "client-default" (5 retries with back-off, about 4.3 s in all).
  */
 function instance(qstashBaseUrl: string, overrides: Partial<CachebackConfig> = {}, clientRetries: "none" | "client-default" = "none") {
-  const cb = stack.instance({ qstash: stack.qstashClient(qstashBaseUrl, clientRetries === "none" ? false : undefined), ...overrides });
+  const cb = stack.instance({ qstash: stack.qstashClient(qstashBaseUrl, clientRetries === "none" ? false : undefined), ...WAIT_FOR_QUEUE, ...overrides });
   stack.route(cb.createRefreshHandler({ jobs: { quote } }));
   return { cb, events: recordEvents(cb) };
 }
@@ -118,7 +121,8 @@ describe("QStash faults", () => {
   });
 
   it("QStash unreachable (connection refused, the client's default retries): stale values are served at once; once QStash is back a later read's refresh is delivered", async () => {
-    const { cb, events } = instance(qstashProxy.url, {}, "client-default");
+    // The client alone would retry for about 4.3 s; publishTimeout cuts the attempt at 1 s.
+    const { cb, events } = instance(qstashProxy.url, { publishTimeout: 1 }, "client-default");
     await cb.set(["quote", "DOWN"], { symbol: "DOWN", n: 0 }, { lifetime: 0 });
     await qstashProxy.stop();
     const reads = await Promise.all(Array.from({ length: 20 }, () => staleRead(cb, "DOWN")));
@@ -139,8 +143,8 @@ describe("QStash faults", () => {
     expect(unhandled.seen).toEqual([]);
   });
 
-  it("QStash hangs: the publish is abandoned after backgroundTimeout, reported, and the lock released; meanwhile the lock has an expiry", async () => {
-    const { cb, events } = instance(hangingUrl, { backgroundTimeout: 0.5 });
+  it("QStash hangs: the publish is abandoned after publishTimeout, reported, and the lock released; meanwhile the lock has an expiry", async () => {
+    const { cb, events } = instance(hangingUrl, { publishTimeout: 0.5 });
     await cb.set(["quote", "HANG"], { symbol: "HANG", n: 0 }, { lifetime: 0 });
     const read = await staleRead(cb, "HANG");
     await eventually("the lock to be taken", async () => (await redis.pttl(lockKey(cb, "HANG"))) > 0);

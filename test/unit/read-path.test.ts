@@ -296,14 +296,16 @@ describe("stale reads while a refresh is on its way", () => {
     expect(h.queue.published).toHaveLength(1);
   });
 
-  it("after a failed publish the next read tries again at once", async () => {
-    const h = harness();
+  it("with queueFallback off, a failed publish releases the lock: the next read past the back-off publishes", async () => {
+    const h = harness({ queueFallback: false });
     await h.cb.set("feed", "v1", { lifetime: 0 });
     h.queue.failNext = 1;
     await (await h.cb.fetchWithStatus("feed", () => "v2")).background;
     expect(h.queue.published).toHaveLength(0);
+    h.advance(1); // the first back-off interval
     await (await h.cb.fetchWithStatus("feed", () => "v2")).background;
     expect(h.queue.published).toHaveLength(1);
+    expect((await h.cb.peek("feed")).value).toBe("v1");
   });
 });
 
