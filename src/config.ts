@@ -108,6 +108,18 @@ export interface CachebackConfig {
    */
   publishBackoff?: { initial?: number; max?: number };
   /**
+   * Milliseconds during which the refreshes this process requests are collected into one queue message
+   * (one render's stale reads queue their refreshes together, after the response). `0` publishes each at
+   * once, as a single-refresh message.
+   * @default 10
+   */
+  batchWindow?: number;
+  /**
+   * Most refreshes one message carries (a message also stays under 900 kB of JSON, below QStash's 1 MB).
+   * @default 100
+   */
+  batchSize?: number;
+  /**
    * The clock, in milliseconds since the epoch. Tests pass a controlled one.
    * @default Date.now
    */

@@ -11,8 +11,8 @@ export interface CachebackEvents {
   stale: { key: string; age: number; syncFetch: boolean; reason: StatusReason; tag?: string };
   /** No usable entry: fetched synchronously (`syncFetch`) or answered with `empty`. */
   miss: { key: string; syncFetch: boolean; reason: StatusReason; tag?: string };
-  /** This instance won the refresh lock and handed a refresh message to the queue. */
-  "refresh-queued": { key: string; job: string; messageId: string; reason: "stale" | "miss" | "invalidate" };
+  /** This instance won the refresh lock and handed the refresh to the queue, in a message of `batch` refreshes. */
+  "refresh-queued": { key: string; job: string; messageId: string; reason: "stale" | "miss" | "invalidate"; batch: number };
   /**
    * Publishing failed (`publish-failed`), or is paused after failures (`queue-paused`): this instance,
    * which holds the refresh lock, runs the refresh itself (then `refresh-done` or `refresh-failed`).

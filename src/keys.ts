@@ -150,3 +150,8 @@ export function tagKey(prefix: string, tag: string): string {
 export function clockKey(prefix: string): string {
   return `${prefix}clock`;
 }
+
+/** The Redis key that marks the refresh holding lock `token` as completed (so a redelivery skips it). */
+export function doneKey(prefix: string, token: string): string {
+  return `${prefix}done:${token}`;
+}

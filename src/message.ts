@@ -23,11 +23,51 @@ export interface RefreshMessage {
   tags?: string[];
 }
 
+/** Body of a QStash message that carries several refreshes (one publish, one delivery, one signature). */
+export interface RefreshBatch {
+  /** Format version: 2 is a batch. */
+  v: 2;
+  /** The refreshes, each with its own lock token and compare-and-set. */
+  refreshes: RefreshMessage[];
+}
+
+/** Most refreshes one batch carries. */
+export const MAX_BATCH_ITEMS = 500;
+
+/** What a delivered body holds. */
+export type Delivery =
+  | { kind: "single"; message: RefreshMessage }
+  | { kind: "batch"; items: ({ ok: true; message: RefreshMessage } | { ok: false; problem: string; job: string | undefined; lock: string | undefined })[] };
+
+/**
+ * Reads a delivered body (parsed JSON): one refresh (format 1, what earlier versions publish) or a batch
+ * (format 2), whose items are checked one by one; or why the body is neither (then it can never succeed).
+ */
+export function parseDelivery(body: unknown): Delivery | { problem: string } {
+  if (typeof body === "object" && body !== null && !Array.isArray(body) && (body as { v?: unknown }).v === 2) {
+    const refreshes = (body as { refreshes?: unknown }).refreshes;
+    if (!Array.isArray(refreshes) || refreshes.length === 0 || refreshes.length > MAX_BATCH_ITEMS) {
+      return { problem: `"refreshes" must be a list of 1 to ${MAX_BATCH_ITEMS} refresh messages` };
+    }
+    return {
+      kind: "batch",
+      items: refreshes.map((item: unknown) => {
+        const problem = refreshMessageProblem(item);
+        if (!problem) return { ok: true as const, message: item as RefreshMessage };
+        const { job, lock } = (typeof item === "object" && item !== null ? item : {}) as { job?: unknown; lock?: unknown };
+        return { ok: false as const, problem, job: typeof job === "string" ? job : undefined, lock: typeof lock === "string" ? lock : undefined };
+      }),
+    };
+  }
+  const problem = refreshMessageProblem(body);
+  return problem ? { problem } : { kind: "single", message: body as RefreshMessage };
+}
+
 /** Why a body is not a refresh message; `undefined` when it is one. */
 export function refreshMessageProblem(body: unknown): string | undefined {
   if (typeof body !== "object" || body === null || Array.isArray(body)) return "the body must be a JSON object";
   const m = body as Record<string, unknown>;
-  if (m.v !== 1) return `unsupported message format version ${JSON.stringify(m.v) ?? "undefined"} (expected 1)`;
+  if (m.v !== 1) return `unsupported message format version ${JSON.stringify(m.v) ?? "undefined"} (expected 1, or 2 for a batch)`;
   try {
     checkJobName(m.job);
   } catch (error) {

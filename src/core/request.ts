@@ -20,3 +20,12 @@ export interface RefreshRequest {
 
 /** Why a refresh is queued (reported in `refresh-queued` events). */
 export type RefreshReason = "stale" | "miss" | "invalidate";
+
+/** A refresh whose lock this process holds, on its way to the queue (or to this process). */
+export interface Dispatch {
+  request: RefreshRequest;
+  /** The lock token. */
+  token: string;
+  queuedAt: number;
+  reason: RefreshReason;
+}

@@ -59,8 +59,11 @@ export interface InvalidateResult {
 /** A refresh that ran (or had nothing to do). @internal */
 export interface RefreshSuccess {
   ok: true;
-  /** `written`; `skipped-newer`: a newer entry was stored meanwhile; `skipped-fresh`: already refreshed. */
-  status: "written" | "skipped-newer" | "skipped-fresh";
+  /**
+   * `written`; `skipped-newer`: a newer entry was stored meanwhile; `skipped-fresh`: already refreshed;
+   * `skipped-done`: this very refresh (its lock token) completed before: a redelivery.
+   */
+  status: "written" | "skipped-newer" | "skipped-fresh" | "skipped-done";
   key: string;
   durationMs: number;
   /** The entry's tags (encoded). */

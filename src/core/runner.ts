@@ -1,5 +1,5 @@
 import { CachebackTimeoutError } from "../errors.js";
-import { entryKeys, tagKey, type EntryKeys } from "../keys.js";
+import { doneKey, entryKeys, tagKey, type EntryKeys } from "../keys.js";
 import type { RefreshMessage } from "../message.js";
 import type { FetchOptions, ResolvedRefreshOptions } from "../options.js";
 import { jsonSerializer } from "../serializer.js";
@@ -16,7 +16,8 @@ import type { RefreshFailure, RefreshOutcome } from "./results.js";
 import type { Fetcher } from "./sync-fetch.js";
 
 /**
- * Refresh running: what the refresh route does with one delivered message. Calls the fetcher and writes
+ * Refresh running: what the refresh route does with one delivered refresh (and this process, when the
+ * queue fails). Calls the fetcher and writes
  * the entry unless a newer one (a later `set`, `invalidate` or refresh) is stored. Never throws: the
  * outcome says what failed, and in which phase.
  */
@@ -39,11 +40,12 @@ export async function runRefresh(ctx: CoreContext, message: RefreshMessage, fn: 
     return failed("options", error);
   }
 
-  // At-least-once delivery: a message whose refresh already happened (the entry is fresh and its data
-  // was taken after the message was queued) does not run the fetcher again.
+  // At-least-once delivery: a redelivered message whose refresh completed does not run the job again
+  // (its completion is marked per lock token for QStash's whole retry horizon); nor does one whose entry
+  // is fresh with data taken after it was queued.
   let start: Start;
   try {
-    start = await begin(ctx, keys, tags);
+    start = await begin(ctx, keys, tags, message.lock);
   } catch (error) {
     return failed("store", error);
   }
@@ -51,6 +53,7 @@ export async function runRefresh(ctx: CoreContext, message: RefreshMessage, fn: 
     await store.releaseLock(keys.lock, message.lock).catch(() => false);
     return { ok: true, status: "skipped-fresh", key: keys.entry, durationMs: 0, tags };
   }
+  if (start.done) return { ok: true, status: "skipped-done", key: keys.entry, durationMs: 0, tags };
 
   let value: unknown;
   try {
@@ -70,11 +73,18 @@ export async function runRefresh(ctx: CoreContext, message: RefreshMessage, fn: 
   }
   let written: boolean;
   try {
-    written = await withTimeout(store.setIfNotNewer(keys.entry, raw, start.version, opts.ttl * 1000), settings.backgroundTimeoutMs, () => `write of ${keys.entry}`);
+    written = await withTimeout(
+      store.finishRefresh(
+        { key: keys.entry, entry: raw, version: start.version, ttlMs: opts.ttl * 1000 },
+        { key: doneKey(settings.prefix, message.lock), ttlMs: settings.completionTtlMs },
+        { key: keys.lock, token: message.lock },
+      ),
+      settings.backgroundTimeoutMs,
+      () => `write of ${keys.entry}`,
+    );
   } catch (error) {
     return failed("store", error);
   }
-  await store.releaseLock(keys.lock, message.lock).catch((error: unknown) => ctx.report.error("unlock", keys.entry, error));
   const durationMs = ctx.now() - startedAt;
   events.emit("refresh-done", { key: keys.entry, job: message.job, durationMs, written, sync: false });
   return { ok: true, status: written ? "written" : "skipped-newer", key: keys.entry, durationMs, tags };
@@ -84,6 +94,8 @@ export async function runRefresh(ctx: CoreContext, message: RefreshMessage, fn: 
 interface Start {
   /** The version the data about to be taken gets. */
   version: number;
+  /** A refresh with this lock token already completed. */
+  done: boolean;
   /** Whether the stored entry is fresh (its tags included). */
   fresh: boolean;
   /** The stored entry's version (0 when there is none). */
@@ -91,23 +103,29 @@ interface Start {
 }
 
 /**
- * The refresh's first round trip: the stored entry (and, for a tagged entry, its stamps and a version
- * from the shared clock, in the same script); an untagged entry's version comes from this process.
+ * The refresh's first round trip: the stored entry, its stamps and the completion mark of this lock token
+ * (and, for a tagged entry, a version from the shared clock, in the same script); an untagged entry's
+ * version comes from this process, taken before the read.
  */
-async function begin(ctx: CoreContext, keys: EntryKeys, tags: readonly string[]): Promise<Start> {
+async function begin(ctx: CoreContext, keys: EntryKeys, tags: readonly string[], token: string): Promise<Start> {
   const { store, settings } = ctx;
-  const timeout = () => `read of ${keys.entry}`;
-  if (tags.length === 0) {
-    const version = settings.versions.next();
-    const current = await withTimeout(store.get(keys.entry), settings.backgroundTimeoutMs, timeout);
-    const entry = typeof current === "object" && current !== null ? current : undefined;
-    return { version, fresh: decide(entry, undefined, ctx.now()).state === "fresh", storedVersion: entry?.version ?? 0 };
-  }
-  const stampKeys = tags.map((tag) => tagKey(settings.prefix, tag));
-  const read = await withTimeout(store.nextVersion(clockRequest(ctx), { key: keys.entry, stampKeys }), settings.backgroundTimeoutMs, timeout);
+  const local = tags.length === 0 ? settings.versions.next() : undefined;
+  const read = await withTimeout(
+    store.startRefresh(
+      { key: keys.entry, stampKeys: tags.map((tag) => tagKey(settings.prefix, tag)), doneKey: doneKey(settings.prefix, token) },
+      local === undefined ? clockRequest(ctx) : undefined,
+    ),
+    settings.backgroundTimeoutMs,
+    () => `read of ${keys.entry}`,
+  );
   const entry = typeof read.entry === "object" && read.entry !== null ? read.entry : undefined;
-  const verdict = entry ? tagVerdict(entry.version, tags, read.stamps, ctx.now()) : undefined;
-  return { version: read.version, fresh: decide(entry, verdict, ctx.now()).state === "fresh", storedVersion: entry?.version ?? 0 };
+  const verdict = entry && tags.length > 0 ? tagVerdict(entry.version, tags, read.stamps, ctx.now()) : undefined;
+  return {
+    version: local ?? read.version ?? settings.versions.next(),
+    done: read.done,
+    fresh: decide(entry, verdict, ctx.now()).state === "fresh",
+    storedVersion: entry?.version ?? 0,
+  };
 }
 
 /** Releases a message's refresh lock (the refresh route does this when a message can never succeed). */

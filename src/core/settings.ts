@@ -53,6 +53,12 @@ export interface CoreSettings {
   publishTimeoutMs: number;
   /** How publishing backs off after a failure. */
   publishBackoff: BackoffSettings;
+  /** How long a refresh's completion mark lives, ms: at least the queue's retry horizon. */
+  completionTtlMs: number;
+  /** Refreshes requested within this many ms go out as one message; 0 sends each at once. */
+  batchWindowMs: number;
+  /** Most refreshes one message carries. */
+  batchSize: number;
 }
 
 /**

@@ -47,3 +47,13 @@ export function nextRetryDelayMs(
   const override = parseRetryAfterMs(options.retryAfter, options.nowMs ?? Date.now());
   return override === undefined ? retryDelayMs(retried, scale) : override * scale;
 }
+
+/**
+ * How long after its first delivery QStash may still deliver a message that keeps failing, with `retries`
+ * retries (QStash's default is 3: about 33 minutes), in ms: the sum of the waits, multiplied by `scale`.
+ */
+export function retryHorizonMs(retries: number, scale = 1): number {
+  let total = 0;
+  for (let n = 1; n <= retries; n++) total += retryDelayMs(n, scale);
+  return total;
+}

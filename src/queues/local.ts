@@ -1,4 +1,5 @@
-import type { RefreshMessage } from "../message.js";
+import type { RefreshBatch, RefreshMessage } from "../message.js";
+import { retryHorizonMs } from "../qstash/retry.js";
 import type { DeliveryEngine } from "../qstash/delivery.js";
 import type { PublishOptions, RefreshQueue, SigningKeys } from "./types.js";
 
@@ -52,7 +53,12 @@ export class LocalQueue implements RefreshQueue {
     return this.#engine;
   }
 
-  async publish(message: RefreshMessage, options: PublishOptions): Promise<{ messageId: string }> {
+  /** The local engine retries a failing delivery as QStash does by default (3 times), on its scaled schedule. */
+  get retryHorizonMs(): number {
+    return retryHorizonMs(3, this.#retryDelayScale);
+  }
+
+  async publish(message: RefreshMessage | RefreshBatch, options: PublishOptions): Promise<{ messageId: string }> {
     const engine = await this.engine();
     const { messageId } = await engine.publish({
       destination: options.url,

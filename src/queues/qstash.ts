@@ -1,5 +1,6 @@
 import type { Client } from "@upstash/qstash";
-import type { RefreshMessage } from "../message.js";
+import type { RefreshBatch, RefreshMessage } from "../message.js";
+import { retryHorizonMs } from "../qstash/retry.js";
 import type { PublishOptions, RefreshQueue } from "./types.js";
 
 /** Options of {@link QStashQueue}. */
@@ -10,6 +11,9 @@ export interface QStashQueueOptions {
    */
   retries?: number;
 }
+
+/** How many times QStash retries a failed delivery when the message does not say. */
+const QSTASH_DEFAULT_RETRIES = 3;
 
 /** Publishes refresh messages through the official `@upstash/qstash` client. */
 export class QStashQueue implements RefreshQueue {
@@ -22,7 +26,12 @@ export class QStashQueue implements RefreshQueue {
     this.#retries = options.retries;
   }
 
-  async publish(message: RefreshMessage, options: PublishOptions): Promise<{ messageId: string }> {
+  /** QStash's retries of a failing delivery span this long (its default of 3 retries: about 33 minutes). */
+  get retryHorizonMs(): number {
+    return retryHorizonMs(this.#retries ?? QSTASH_DEFAULT_RETRIES);
+  }
+
+  async publish(message: RefreshMessage | RefreshBatch, options: PublishOptions): Promise<{ messageId: string }> {
     const res = await this.#client.publishJSON({
       url: options.url,
       body: message,

@@ -1,4 +1,4 @@
-import type { RefreshMessage } from "../message.js";
+import type { RefreshBatch, RefreshMessage } from "../message.js";
 
 /** The pair of keys the refresh route verifies QStash signatures with. */
 export interface SigningKeys {
@@ -24,8 +24,8 @@ export interface PublishOptions {
 export interface RefreshQueue {
   /** A short name for logs ("qstash", "local"). */
   readonly name: string;
-  /** Sends `message` as JSON to `options.url`, to be delivered (signed) at least once. */
-  publish(message: RefreshMessage, options: PublishOptions): Promise<{ messageId: string }>;
+  /** Sends `message` (one refresh, or a batch of them) as JSON to `options.url`, to be delivered (signed) at least once. */
+  publish(message: RefreshMessage | RefreshBatch, options: PublishOptions): Promise<{ messageId: string }>;
   /**
    * The keys this queue signs its deliveries with, when it signs them itself (the local queue). The
    * refresh route verifies with them unless signing keys are configured.
@@ -38,4 +38,10 @@ export interface RefreshQueue {
    * @default false
    */
   readonly deliversLocally?: boolean;
+  /**
+   * How long after its first delivery the queue may still redeliver a message, in ms: the refresh route
+   * remembers each completed refresh at least this long, so a late redelivery never runs its job again.
+   * @default one day
+   */
+  readonly retryHorizonMs?: number;
 }

@@ -1,14 +1,12 @@
 import { Receiver } from "@upstash/qstash";
 import type { CachebackCore } from "../core/core.js";
-import type { RefreshFailure } from "../core/results.js";
 import { CachebackConfigError, describeError } from "../errors.js";
-import { refreshMessageProblem, type RefreshMessage } from "../message.js";
-import { invalidateNextTags } from "../next/bridge.js";
+import { parseDelivery } from "../message.js";
 import type { SigningKeys } from "../queues/types.js";
-import { argsProblem } from "../schema.js";
 import { json, NON_RETRYABLE, nonRetryable } from "./answers.js";
 import { readBody } from "./body.js";
-import { registry, unknownJobText, type JobList } from "./registry.js";
+import { mapLimited, runItem, type ItemAnswer } from "./item.js";
+import { registry, type JobList } from "./registry.js";
 
 /** Options of `createRefreshHandler`. */
 export interface RefreshHandlerOptions {
@@ -33,6 +31,11 @@ export interface RefreshHandlerOptions {
    */
   clockTolerance?: number;
   /**
+   * How many refreshes of one batch message run at the same time.
+   * @default 8
+   */
+  batchConcurrency?: number;
+  /**
    * After writing a new value of an entry with tags, call Next.js's `revalidateTag(tag, "max")` for them,
    * so that pages Next.js cached with the old value (`'use cache'`, ISR) regenerate on their next request
    * instead of waiting out their own lifetime.
@@ -41,13 +44,11 @@ export interface RefreshHandlerOptions {
   nextCache?: boolean;
 }
 
-const FAILURE_STATUS: Record<RefreshFailure["phase"], number> = {
-  options: NON_RETRYABLE,
-  serialize: NON_RETRYABLE,
-  store: 503,
-  fetch: 500,
-  timeout: 504,
-};
+/** The body of a 489 answer without its `error`, which `nonRetryable` takes apart. */
+function withoutError(body: Record<string, unknown>): Record<string, unknown> {
+  const { error: _error, ok: _ok, ...rest } = body;
+  return rest;
+}
 
 /**
  * The refresh route: `export const POST = createRefreshHandler({ jobs: [...] })` in
@@ -58,11 +59,16 @@ const FAILURE_STATUS: Record<RefreshFailure["phase"], number> = {
  * `Upstash-NonRetryable-Error: true` for a message that can never succeed (unknown job, malformed body,
  * refused args, a value that cannot be stored); 500 the job threw; 503 the store failed; 504 the job
  * ran past `refreshTimeout`. QStash retries the 5xx answers; the old entry stays served meanwhile.
+ * A batch (several refreshes in one message) answers 200 with each refresh's outcome, or the first
+ * retryable failure's 5xx, so that QStash retries it: the refreshes already done are then skipped.
+ * 489 is for a batch body that is not a batch; a refresh of a batch that can never succeed is dropped
+ * alone (its lock released), and the others run.
  */
 export function createRefreshHandler(options: RefreshHandlerOptions, defaultInstance?: () => CachebackCore): (request: Request) => Promise<Response> {
   const jobs = registry(options.jobs);
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   const clockTolerance = options.clockTolerance ?? 5;
+  const batchConcurrency = options.batchConcurrency ?? 8;
   const instance = () => {
     if (options.cacheback) return options.cacheback;
     if (defaultInstance) return defaultInstance();
@@ -110,32 +116,29 @@ export function createRefreshHandler(options: RefreshHandlerOptions, defaultInst
     } catch {
       return nonRetryable("The body is not JSON; expected a next-cacheback refresh message");
     }
-    const problem = refreshMessageProblem(parsed);
-    if (problem) return nonRetryable(`Not a next-cacheback refresh message: ${problem}`);
-    const message = parsed as RefreshMessage;
+    const delivery = parseDelivery(parsed);
+    if ("problem" in delivery) return nonRetryable(`Not a next-cacheback refresh message: ${delivery.problem}`);
+    const nextCache = options.nextCache !== false;
 
-    const job = jobs.get(message.job);
-    if (!job) {
-      await cb.releaseLockFor(message);
-      return nonRetryable(unknownJobText(message.job, jobs.keys()), { job: message.job });
-    }
-    const refused = await argsProblem(job.options?.args, message.args).catch((error: unknown) => describeError(error));
-    if (refused) {
-      await cb.releaseLockFor(message);
-      return nonRetryable(`Arguments refused for job "${message.job}": ${refused}`, { job: message.job });
+    if (delivery.kind === "single") {
+      const answer = await runItem(cb, jobs, delivery.message, nextCache);
+      if (answer.status === NON_RETRYABLE) return nonRetryable(String(answer.body.error), withoutError(answer.body));
+      return json(answer.status, answer.body);
     }
 
-    const outcome = await cb.runRefresh(message, job.fn, job.options);
-    if (outcome.ok && outcome.status === "written" && options.nextCache !== false) await invalidateNextTags(outcome.tags, "pages");
-    if (outcome.ok) return json(200, { ok: true, job: message.job, key: outcome.key, status: outcome.status, durationMs: outcome.durationMs });
-    const status = FAILURE_STATUS[outcome.phase];
-    if (status === NON_RETRYABLE) {
-      await cb.releaseLockFor(message);
-      return nonRetryable(`Job "${message.job}" cannot be refreshed (${outcome.phase}): ${describeError(outcome.error)}`, {
-        job: message.job,
-        key: outcome.key,
-      });
-    }
-    return json(status, { ok: false, job: message.job, key: outcome.key, phase: outcome.phase, error: describeError(outcome.error), retry: true });
+    // A batch: every refresh runs (a bounded number at a time), each under its own lock token. Those that
+    // can never succeed are dropped alone; if any failed in a way worth retrying, the answer is 5xx, and
+    // QStash's retry skips the refreshes already done (their completion is marked per lock token).
+    const answers = await mapLimited(delivery.items, batchConcurrency, async (item): Promise<ItemAnswer> => {
+      if (item.ok) return runItem(cb, jobs, item.message, nextCache);
+      // Malformed: its lock cannot be told for sure, and expires after its refreshTimeout.
+      return { status: NON_RETRYABLE, body: { ok: false, job: item.job, error: `Not a next-cacheback refresh message: ${item.problem}` } };
+    });
+    const retry = answers.find((a) => a.status >= 500);
+    const results = answers.map((a) => ({ code: a.status, ...a.body }));
+    const dropped = answers.filter((a) => a.status === NON_RETRYABLE).length;
+    if (dropped > 0) console.warn(`[next-cacheback] refresh route: ${dropped} of ${answers.length} refreshes of a batch can never succeed and were dropped: ${answers.filter((a) => a.status === NON_RETRYABLE).map((a) => a.body.error).join("; ")}`);
+    if (retry) return json(retry.status, { ok: false, retry: true, results });
+    return json(200, { ok: true, results });
   };
 }

@@ -3,6 +3,7 @@ import type { CoreParts } from "../core/context.js";
 import { maxTtlDefault, withinMaxTtl } from "../core/settings.js";
 import { resolveRefreshOptions } from "../options.js";
 import { CachebackOptionsError } from "../errors.js";
+import { MAX_BATCH_ITEMS } from "../message.js";
 import { attachCacheTags } from "../next/bridge.js";
 import { LocalQueue } from "../queues/local.js";
 import { QStashQueue } from "../queues/qstash.js";
@@ -16,8 +17,18 @@ import { processVersionClock, VersionClock } from "../version-clock.js";
 import { envSettings } from "./env.js";
 
 const DEFAULT_PREFIX = "cacheback:";
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
 /** 30 days, in seconds: the default `maxTtl` (and the default `ttl`). */
 const DEFAULT_MAX_TTL = 30 * 24 * 60 * 60;
+
+/** A whole number within bounds, or a CachebackOptionsError naming the setting. */
+function whole(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new CachebackOptionsError(`${name} must be a whole number from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
 
 /** A positive finite number of seconds, or a CachebackOptionsError naming the setting. */
 function seconds(name: string, value: unknown): number {
@@ -66,6 +77,10 @@ export function assemble(config: CachebackConfig = {}): CoreParts {
         initialMs: seconds("publishBackoff.initial", config.publishBackoff?.initial ?? 1) * 1000,
         maxMs: seconds("publishBackoff.max", config.publishBackoff?.max ?? 30) * 1000,
       },
+      // A completed refresh is remembered past the queue's last possible redelivery (and at least an hour).
+      completionTtlMs: Math.max(HOUR_MS, (queue.retryHorizonMs ?? DAY_MS) + HOUR_MS),
+      batchWindowMs: whole("batchWindow", config.batchWindow ?? 10, 0, 60_000),
+      batchSize: whole("batchSize", config.batchSize ?? 100, 1, MAX_BATCH_ITEMS),
     },
   };
 }

@@ -1,6 +1,6 @@
 import { readHeader, replaceHeader, staleHeader, toStoredEntry, type StoredEntry } from "../entry.js";
 import { applyStampChange, encodeStamp, parseStamp, type StampChange, type TagStamp } from "../tags/stamps.js";
-import type { CacheStore, ClockRequest, TaggedRead } from "./types.js";
+import type { CacheStore, ClockRequest, RefreshStart, TaggedRead } from "./types.js";
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -91,6 +91,26 @@ export class MemoryStore implements CacheStore {
     const version = this.#tick(clock);
     for (const key of stampKeys) this.#write(key, encodeStamp(applyStampChange(parseStamp(this.#read(key)?.value), change, version)), ttlMs);
     return version;
+  }
+
+  async startRefresh(read: { key: string; stampKeys: readonly string[]; doneKey: string }, clock?: ClockRequest): Promise<RefreshStart> {
+    return {
+      version: clock ? this.#tick(clock) : undefined,
+      entry: toStoredEntry(this.#read(read.key)?.value),
+      stamps: this.#stamps(read.stampKeys),
+      done: this.#read(read.doneKey) !== undefined,
+    };
+  }
+
+  async finishRefresh(
+    write: { key: string; entry: string; version: number; ttlMs: number },
+    done: { key: string; ttlMs: number },
+    lock: { key: string; token: string },
+  ): Promise<boolean> {
+    const wrote = await this.setIfNotNewer(write.key, write.entry, write.version, write.ttlMs);
+    this.#write(done.key, "1", done.ttlMs);
+    await this.releaseLock(lock.key, lock.token);
+    return wrote;
   }
 
   #stamps(keys: readonly string[]): (TagStamp | null)[] {

@@ -18,6 +18,14 @@ export interface TaggedRead {
   stamps: (TagStamp | null)[];
 }
 
+/** What {@link CacheStore.startRefresh} reads. */
+export interface RefreshStart extends TaggedRead {
+  /** A refresh with this lock token already completed: a redelivery, which must not run the job again. */
+  done: boolean;
+  /** The version from the shared clock, when one was asked for. */
+  version: number | undefined;
+}
+
 /**
  * What next-cacheback needs from a store. Each method is one atomic step in one round trip. Entries are
  * the envelope strings of `encodeEnvelope`; the exported helpers (`toStoredEntry`, `readHeader`,
@@ -44,6 +52,22 @@ export interface CacheStore {
    * number of stamps.
    */
   stampTags(clock: ClockRequest, stampKeys: readonly string[], change: StampChange, ttlMs: number): Promise<number>;
+  /**
+   * What a refresh reads before it runs, in one round trip: the entry, the stamps of its tags, whether a
+   * refresh with this lock token already completed (`doneKey` exists), and, with `clock`, a version from
+   * the shared clock (a tagged entry's).
+   */
+  startRefresh(read: { key: string; stampKeys: readonly string[]; doneKey: string }, clock?: ClockRequest): Promise<RefreshStart>;
+  /**
+   * A refresh's write, in one round trip: the entry unless a newer one is stored (as `setIfNotNewer`),
+   * then, whatever happened to it, the completion mark `done.key` (living `done.ttlMs`) and the release
+   * of the lock if it still holds `lock.token`. Returns whether the entry was written.
+   */
+  finishRefresh(
+    write: { key: string; entry: string; version: number; ttlMs: number },
+    done: { key: string; ttlMs: number },
+    lock: { key: string; token: string },
+  ): Promise<boolean>;
   /** Writes the entry unconditionally; it expires after `ttlMs`. */
   set(key: string, entry: string, ttlMs: number): Promise<void>;
   /**

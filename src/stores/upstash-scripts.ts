@@ -16,6 +16,23 @@ end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
 return 1`;
 
+/**
+ * KEYS: entry, done mark, lock. ARGV: entry, version, entry ttl, done ttl, lock token. Writes the entry
+ * unless a newer one is stored, marks the refresh done, releases the lock if it holds the token; returns
+ * whether it wrote.
+ */
+export const FINISH_REFRESH = `
+local wrote = 1
+local cur = redis.pcall('GET', KEYS[1])
+if type(cur) == 'string' then
+  local w, f, v = string.match(cur, ${HEADER})
+  if v and tonumber(v) > tonumber(ARGV[2]) then wrote = 0 end
+end
+if wrote == 1 then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3]) end
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[4])
+if redis.call('GET', KEYS[3]) == ARGV[5] then redis.call('DEL', KEYS[3]) end
+return wrote`;
+
 export const MARK_STALE = `
 local cur = redis.pcall('GET', KEYS[1])
 if type(cur) ~= 'string' then return 0 end

@@ -1,8 +1,8 @@
 import type { Redis } from "@upstash/redis";
 import { toStoredEntry, type StoredEntry } from "../entry.js";
 import { parseStamp, type StampChange, type TagStamp } from "../tags/stamps.js";
-import type { CacheStore, ClockRequest, TaggedRead } from "./types.js";
-import { MARK_STALE, NEXT_VERSION, RELEASE_LOCK, SET_IF_NOT_NEWER, STAMP_TAGS } from "./upstash-scripts.js";
+import type { CacheStore, ClockRequest, RefreshStart, TaggedRead } from "./types.js";
+import { FINISH_REFRESH, MARK_STALE, NEXT_VERSION, RELEASE_LOCK, SET_IF_NOT_NEWER, STAMP_TAGS } from "./upstash-scripts.js";
 
 /** A positive whole number of milliseconds, as Redis's `PX` wants it. */
 const ms = (value: number): number => Math.max(1, Math.ceil(value));
@@ -19,6 +19,7 @@ export class UpstashStore implements CacheStore {
   readonly #releaseLock;
   readonly #nextVersion;
   readonly #stampTags;
+  readonly #finishRefresh;
 
   constructor(redis: Redis) {
     this.#redis = redis;
@@ -27,6 +28,7 @@ export class UpstashStore implements CacheStore {
     this.#releaseLock = redis.createScript<number>(RELEASE_LOCK);
     this.#nextVersion = redis.createScript<unknown[]>(NEXT_VERSION);
     this.#stampTags = redis.createScript<unknown>(STAMP_TAGS);
+    this.#finishRefresh = redis.createScript<number>(FINISH_REFRESH);
   }
 
   /** The client this store talks through. */
@@ -58,6 +60,29 @@ export class UpstashStore implements CacheStore {
     const expireAt = change.kind === "stale" && change.expireAt !== undefined ? String(Math.trunc(change.expireAt)) : "0";
     const version = await this.#stampTags.exec([clock.key, ...stampKeys], [String(Math.trunc(clock.floor)), String(ms(clock.ttlMs)), change.kind, expireAt, String(ms(ttlMs))]);
     return Number(version);
+  }
+
+  async startRefresh(read: { key: string; stampKeys: readonly string[]; doneKey: string }, clock?: ClockRequest): Promise<RefreshStart> {
+    if (!clock) {
+      const values = await this.#redis.mget<unknown[]>(read.key, ...read.stampKeys, read.doneKey);
+      return { version: undefined, entry: toStoredEntry(values[0]), stamps: values.slice(1, -1).map(parseStamp), done: values.at(-1) != null };
+    }
+    const keys = [clock.key, read.key, ...read.stampKeys, read.doneKey];
+    const [version, entry, ...rest] = await this.#nextVersion.exec(keys, [String(Math.trunc(clock.floor)), String(ms(clock.ttlMs))]);
+    const done = rest.pop();
+    return { version: Number(version), entry: toStoredEntry(entry || null), stamps: rest.map((s) => parseStamp(s || null)), done: Boolean(done) };
+  }
+
+  async finishRefresh(
+    write: { key: string; entry: string; version: number; ttlMs: number },
+    done: { key: string; ttlMs: number },
+    lock: { key: string; token: string },
+  ): Promise<boolean> {
+    const wrote = await this.#finishRefresh.exec(
+      [write.key, done.key, lock.key],
+      [write.entry, String(Math.trunc(write.version)), String(ms(write.ttlMs)), String(ms(done.ttlMs)), lock.token],
+    );
+    return Number(wrote) === 1;
   }
 
   async set(key: string, entry: string, ttlMs: number): Promise<void> {

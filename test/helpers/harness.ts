@@ -1,29 +1,34 @@
 import { Cacheback } from "../../src/cacheback.js";
 import type { CachebackConfig } from "../../src/config.js";
 import type { CachebackEvent } from "../../src/events.js";
-import type { RefreshMessage } from "../../src/message.js";
+import type { RefreshBatch, RefreshMessage } from "../../src/message.js";
 import type { RefreshQueue } from "../../src/queues/types.js";
 import { MemoryStore } from "../../src/stores/memory.js";
 
-/** A queue that records what it is asked to publish (unit tests only). */
+/** A queue that records what it is asked to publish (unit tests only): each refresh, and each batch. */
 export class RecordingQueue implements RefreshQueue {
   readonly name = "recording";
+  /** Every refresh published, one per item of a batch. */
   readonly published: { message: RefreshMessage; url: string; deduplicationId: string }[] = [];
+  /** Every message published (a refresh or a batch). */
+  readonly messages: { body: RefreshMessage | RefreshBatch; deduplicationId: string }[] = [];
   failNext = 0;
 
-  async publish(message: RefreshMessage, options: { url: string; deduplicationId: string }): Promise<{ messageId: string }> {
+  async publish(body: RefreshMessage | RefreshBatch, options: { url: string; deduplicationId: string }): Promise<{ messageId: string }> {
     if (this.failNext > 0) {
       this.failNext--;
       throw new Error("queue unavailable");
     }
-    this.published.push({ message, ...options });
-    return { messageId: `msg_${this.published.length}` };
+    this.messages.push({ body, deduplicationId: options.deduplicationId });
+    for (const message of "refreshes" in body ? body.refreshes : [body]) this.published.push({ message, ...options });
+    return { messageId: `msg_${this.messages.length}` };
   }
 }
 
 /**
  * An instance on the memory store with a controlled clock, a recording queue, and background work
- * collected so a test can await it (no sleeps).
+ * collected so a test can await it (no sleeps). Refreshes are published one by one (`batchWindow: 0`)
+ * unless a test sets a window (and controls the timers).
  */
 export function harness(config: Partial<CachebackConfig> = {}) {
   const clock = { now: 1_700_000_000_000 };
@@ -37,6 +42,7 @@ export function harness(config: Partial<CachebackConfig> = {}) {
     queue,
     now,
     refreshUrl: "https://app.example/api/cacheback",
+    batchWindow: 0,
     runInBackground: async (task) => {
       const p = task().then(
         () => undefined,

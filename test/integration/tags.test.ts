@@ -100,7 +100,9 @@ describe("tags over the official clients, counted at the server", () => {
       const messages = servers.qstash.engine.messages().filter((m) => m.body?.includes(`"args":["${id}"]`));
       expect(messages, id).toHaveLength(1);
       expect(sourceCalls.get(id), id).toBe(1);
-      expect(JSON.parse(messages[0]!.body!)).toMatchObject({ tags: ["shared"] });
+      const body = JSON.parse(messages[0]!.body!) as { refreshes?: { args: string[]; tags: string[] }[]; tags?: string[] };
+      const refresh = body.refreshes ? body.refreshes.find((r) => r.args[0] === id) : body;
+      expect(refresh).toMatchObject({ tags: ["shared"] });
     }
   }, 90_000);
 

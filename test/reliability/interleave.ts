@@ -93,6 +93,14 @@ export function gatedStore(inner: CacheStore, scheduler: Scheduler): CacheStore 
     stampTags: gate("stampTags", (clock: ClockRequest, stampKeys: readonly string[], change: StampChange, ttlMs: number) =>
       inner.stampTags(clock, stampKeys, change, ttlMs),
     ),
+    startRefresh: gate("startRefresh", (read: { key: string; stampKeys: readonly string[]; doneKey: string }, clock?: ClockRequest) =>
+      inner.startRefresh(read, clock),
+    ),
+    finishRefresh: gate(
+      "finishRefresh",
+      (write: { key: string; entry: string; version: number; ttlMs: number }, done: { key: string; ttlMs: number }, lock: { key: string; token: string }) =>
+        inner.finishRefresh(write, done, lock),
+    ),
     set: gate("set", (key: string, entry: string, ttlMs: number) => inner.set(key, entry, ttlMs)),
     setIfNotNewer: gate("setIfNotNewer", (key: string, entry: string, version: number, ttlMs: number) => inner.setIfNotNewer(key, entry, version, ttlMs)),
     markStale: gate("markStale", (key: string, version: number) => inner.markStale(key, version)),

@@ -44,7 +44,9 @@ async function oneInterleaving(
   const startRefresh = (message: RefreshMessage) => scheduler.spawn("refresh", () => cb.runRefresh(message, source, undefined));
   const queue: RefreshQueue = {
     name: "instant",
-    publish: async (message) => {
+    publish: async (body) => {
+      if (!("job" in body)) throw new Error("a batch: these tests publish each refresh at once (batchWindow: 0)");
+      const message = body;
       published.push(message);
       if (scheduler.active) startRefresh(message);
       return { messageId: `m${published.length}` };
@@ -56,6 +58,7 @@ async function oneInterleaving(
     now: backing.now,
     prefix,
     refreshUrl: "https://app.example/api/cacheback",
+    batchWindow: 0,
     runInBackground: async (task) => {
       await task().catch(() => undefined);
     },

@@ -42,7 +42,9 @@ async function oneInterleaving(random: () => number, backing: { store: CacheStor
   };
   const queue: RefreshQueue = {
     name: "instant",
-    publish: async (message) => {
+    publish: async (body) => {
+      if (!("job" in body)) throw new Error("a batch: these tests publish each refresh at once (batchWindow: 0)");
+      const message = body;
       published.push(message);
       if (scheduler.active) scheduler.spawn("refresh", () => instance(true).runRefresh(message, source, undefined));
       return { messageId: `m${published.length}` };
@@ -56,6 +58,7 @@ async function oneInterleaving(random: () => number, backing: { store: CacheStor
       now: backing.now,
       prefix,
       refreshUrl: "https://app.example/api/cacheback",
+    batchWindow: 0,
       nextCache: false,
       runInBackground: async (task) => {
         await task().catch(() => undefined);
