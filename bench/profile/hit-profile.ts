@@ -20,8 +20,9 @@
  *   --warmup N         untimed hits per subject first (default 5000)
  *   --dist NAME=DIR    also measure the build in DIR (DIR/index.js: a patched or older build) as NAME, interleaved
  *                      with the package's own dist/ (`current`) in every round; repeatable
- *   --profile FILE     also write a CPU profile of the timed batches only (node:inspector, sampled every
- *                      100 µs, which slows every subject alike), to FILE; read it with top.mjs
+ *   --profile DIR      also write CPU profiles of the timed batches only (node:inspector, sampled every
+ *                      100 µs, which slows every subject alike): one per subject and mode, every round's
+ *                      batches laid end to end, as DIR/<subject>-<mode>.cpuprofile; read them with top.mjs
  *   --json FILE        write the results as JSON
  *
  * Reported per subject and mode: throughput, client CPU µs per hit (process.cpuUsage: user + system, the
@@ -31,10 +32,10 @@
 import "../lib/ensure-dist.js";
 import { Client } from "@upstash/qstash";
 import { Redis } from "@upstash/redis";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { loadavg } from "node:os";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type * as Main from "../../src/index.js";
 import { startServerProcess } from "../lib/servers.js";
@@ -189,8 +190,8 @@ async function runBatch(op: () => Promise<unknown>, total: number, inFlight: num
   return { wallMs, cpuUs: used.user + used.system };
 }
 
-for (const r of runners) await runBatch(r.op, options.warmup, options.inFlight);
-for (const r of runners) await runBatch(r.op, Math.min(options.warmup, 2_000), 1);
+if (options.modes.includes("conc")) for (const r of runners) await runBatch(r.op, options.warmup, options.inFlight);
+if (options.modes.includes("seq")) for (const r of runners) await runBatch(r.op, Math.min(options.warmup, 2_000), 1);
 
 // --- timed rounds --------------------------------------------------------------------------------
 
@@ -204,7 +205,7 @@ interface Sample {
 }
 
 const samples = new Map<string, Sample[]>();
-const profiles: CpuProfile[] = [];
+const profiles = new Map<string, CpuProfile[]>();
 let session: Session | undefined;
 if (options.profile) {
   session = new Session();
@@ -231,7 +232,7 @@ for (let round = 0; round < options.rounds; round++) {
       const batch = await runBatch(r.op, total, mode === "seq" ? 1 : options.inFlight);
       if (session) {
         const { profile } = await session.post("Profiler.stop");
-        profiles.push(profile as CpuProfile);
+        profiles.set(`${r.id}-${mode}`, [...(profiles.get(`${r.id}-${mode}`) ?? []), profile as CpuProfile]);
       }
       const after = await servers.stats();
       const key = `${r.id}/${mode}`;
@@ -266,6 +267,8 @@ interface Row {
   opsPerSec: number;
   /** Client CPU µs per hit: median over rounds, min and max over rounds, and pooled over every round. */
   cpuUsPerOp: { median: number; min: number; max: number; pooled: number };
+  /** Client CPU µs per hit in each round, in round order (for differences paired by round). */
+  cpuUsPerOpByRound: number[];
   requestsPerOp: number;
   commandsPerOp: number;
   serverCpuUsPerOp: number;
@@ -291,6 +294,7 @@ for (const mode of options.modes) {
         max: Math.max(...perRound),
         pooled: xs.reduce((n, x) => n + x.cpuUs, 0) / opsTotal,
       },
+      cpuUsPerOpByRound: perRound,
       requestsPerOp: xs.reduce((n, x) => n + x.requests, 0) / opsTotal,
       commandsPerOp: xs.reduce((n, x) => n + x.commands, 0) / opsTotal,
       serverCpuUsPerOp: xs.reduce((n, x) => n + x.serverCpuUs, 0) / opsTotal,
@@ -328,34 +332,43 @@ for (const r of rows) {
     ].join("  "),
   );
 }
+/**
+ * `a` minus `b`, paired by round (both ran in the same round, one after the other, so a burst of load
+ * from elsewhere tends to hit both): the median of the per-round differences and their middle half.
+ */
+function paired(a: Row, b: Row): { median: number; q1: number; q3: number } {
+  const d = a.cpuUsPerOpByRound.map((x, i) => x - b.cpuUsPerOpByRound[i]!).sort((x, y) => x - y);
+  const at = (q: number) => d[Math.min(d.length - 1, Math.max(0, Math.round(q * (d.length - 1))))]!;
+  return { median: median(d), q1: at(0.25), q3: at(0.75) };
+}
+const describe = (a: Row, b: Row) => {
+  const p = paired(a, b);
+  return (
+    `${signed(p.median)} µs client CPU per hit (median of ${a.cpuUsPerOpByRound.length} per-round differences; middle half ${signed(p.q1)} to ${signed(p.q3)}; ` +
+    `difference of pooled figures ${signed(a.cpuUsPerOp.pooled - b.cpuUsPerOp.pooled)}), throughput ×${(a.opsPerSec / b.opsPerSec).toFixed(3)}`
+  );
+};
 console.log("");
 for (const mode of options.modes) {
   const bare = rows.find((r) => r.subject === "bare" && r.mode === mode);
-  if (!bare) continue;
-  for (const r of rows.filter((x) => x.mode === mode && x.subject !== "bare")) {
-    console.log(
-      `${r.label}, ${mode === "seq" ? "one at a time" : `${options.inFlight} in flight`}: ` +
-        `${signed(r.cpuUsPerOp.median - bare.cpuUsPerOp.median)} µs client CPU per hit over the bare get (medians; pooled ${signed(r.cpuUsPerOp.pooled - bare.cpuUsPerOp.pooled)}), ` +
-        `throughput ×${(r.opsPerSec / bare.opsPerSec).toFixed(3)}`,
-    );
-  }
-}
-for (const mode of options.modes) {
+  const where = mode === "seq" ? "one at a time" : `${options.inFlight} in flight`;
+  if (bare) for (const r of rows.filter((x) => x.mode === mode && x.subject !== "bare")) console.log(`${r.label} against the bare get, ${where}: ${describe(r, bare)}`);
   for (const r of rows.filter((x) => x.mode === mode && x.build !== "current" && x.subject !== "bare")) {
     const current = rows.find((x) => x.mode === mode && x.build === "current" && x.subject === r.subject);
-    if (!current) continue;
-    console.log(
-      `${r.label} against @current, ${mode === "seq" ? "one at a time" : `${options.inFlight} in flight`}: ` +
-        `${signed(r.cpuUsPerOp.median - current.cpuUsPerOp.median)} µs client CPU per hit (medians; pooled ${signed(r.cpuUsPerOp.pooled - current.cpuUsPerOp.pooled)}), ` +
-        `throughput ×${(r.opsPerSec / current.opsPerSec).toFixed(3)}`,
-    );
+    if (current) console.log(`${r.label} against @current, ${where}: ${describe(r, current)}`);
   }
 }
 
 if (options.profile && session) {
-  // One profile of every timed batch: the batches' samples laid end to end.
-  writeFileSync(options.profile, JSON.stringify(mergeProfiles(profiles)));
-  console.log(`\nCPU profile of the timed batches: ${options.profile}`);
+  // One profile per subject and mode: its batches' samples laid end to end.
+  mkdirSync(options.profile, { recursive: true });
+  const written: string[] = [];
+  for (const [id, list] of profiles) {
+    const file = join(options.profile, `${id.replace(/[^\w.-]+/g, "_")}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(mergeProfiles(list)));
+    written.push(file);
+  }
+  console.log(`\nCPU profiles of the timed batches:\n  ${written.join("\n  ")}`);
   session.disconnect();
 }
 if (options.json) {

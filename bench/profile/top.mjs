@@ -7,7 +7,7 @@
 //
 //   node bench/profile/top.mjs FILE.cpuprofile
 //   node bench/profile/top.mjs DIR          the newest main-thread profile in DIR (CPU.*.<pid>.0.*.cpuprofile)
-//   options: --top N (default 25), --json
+//   options: --top N (default 25), --json, --per N (also print µs per operation, for a profile of N operations)
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,19 +17,21 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 let target;
 let top = 25;
 let json = false;
+let per;
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
   if (a === "--top") top = Number(argv[++i]);
   else if (a === "--json") json = true;
+  else if (a === "--per") per = Number(argv[++i]);
   else if (!a.startsWith("--") && target === undefined) target = a;
   else {
     console.error(`unknown argument ${a}\nusage: node bench/profile/top.mjs FILE.cpuprofile|DIR [--top 25] [--json]`);
     process.exit(2);
   }
 }
-if (!target || !Number.isInteger(top) || top < 1) {
-  console.error("usage: node bench/profile/top.mjs FILE.cpuprofile|DIR [--top 25] [--json]");
+if (!target || !Number.isInteger(top) || top < 1 || (per !== undefined && !(per > 0))) {
+  console.error("usage: node bench/profile/top.mjs FILE.cpuprofile|DIR [--top 25] [--json] [--per N]");
   process.exit(2);
 }
 
@@ -233,18 +235,18 @@ if (json) {
   process.exit(0);
 }
 
-const ms = (us) => `${(us / 1000).toFixed(1)} ms`;
+const ms = (us) => `${(us / 1000).toFixed(1)} ms${per ? ` = ${(us / per).toFixed(2)} µs/op` : ""}`;
 const pct = (us) => `${((us / busyUs) * 100).toFixed(1)}%`;
 const where = (f) => `${f.location || "(native)"}${f.source ? ` (${f.source})` : ""}`;
-console.log(`${relative(process.cwd(), file)}: ${samples.length} samples, ${ms(totalUs)} sampled, of which ${ms(idleUs)} idle; percentages are of the ${ms(busyUs)} not idle.`);
+console.log(`${relative(process.cwd(), file)}: ${samples.length} samples${per ? `, ${per} operations` : ""}, ${ms(totalUs)} sampled, of which ${ms(idleUs)} idle; percentages are of the ${ms(busyUs)} not idle.`);
 console.log("");
 console.log("self time by origin:");
 for (const [o, us] of [...byOrigin].sort((a, b) => b[1] - a[1])) {
-  if (us > 0 && o !== "(idle)") console.log(`  ${pct(us).padStart(6)}  ${ms(us).padStart(11)}  ${o}`);
+  if (us > 0 && o !== "(idle)") console.log(`  ${pct(us).padStart(6)}  ${ms(us).padStart(per ? 26 : 11)}  ${o}`);
 }
 console.log("");
 console.log(`top ${top} functions by self time (all frames):`);
-for (const f of topSelf) console.log(`  ${pct(f.selfUs).padStart(6)}  ${ms(f.selfUs).padStart(11)}  ${f.name}  ${where(f)}  [${f.origin}]`);
+for (const f of topSelf) console.log(`  ${pct(f.selfUs).padStart(6)}  ${ms(f.selfUs).padStart(per ? 26 : 11)}  ${f.name}  ${where(f)}  [${f.origin}]`);
 console.log("");
 console.log(`top ${top} of next-cacheback's own functions by total time (self + everything they call), self in brackets; own self time all told ${pct(ownSelfUs)} (${ms(ownSelfUs)}):`);
-for (const f of topOwnTotal) console.log(`  ${pct(f.totalUs).padStart(6)}  ${ms(f.totalUs).padStart(11)}  [self ${pct(f.selfUs)}]  ${f.name}  ${where(f)}`);
+for (const f of topOwnTotal) console.log(`  ${pct(f.totalUs).padStart(6)}  ${ms(f.totalUs).padStart(per ? 26 : 11)}  [self ${pct(f.selfUs)}]  ${f.name}  ${where(f)}`);
