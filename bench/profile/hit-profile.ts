@@ -26,13 +26,13 @@
  *   --json FILE        write the results as JSON
  *
  * Reported per subject and mode: throughput, client CPU µs per hit (process.cpuUsage: user + system, the
- * median over rounds and the pooled figure), and the REST server's HTTP requests, Redis commands and CPU
+ * median over rounds and the pooled figure; on Linux also the main thread's share, from /proc), and the REST server's HTTP requests, Redis commands and CPU
  * µs per hit (from the server process), which show that every subject does one round trip.
  */
 import "../lib/ensure-dist.js";
 import { Client } from "@upstash/qstash";
 import { Redis } from "@upstash/redis";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
@@ -174,7 +174,22 @@ const storedBytes = Buffer.byteLength(JSON.stringify(bareFirst));
 if (options.only.includes("bare")) runners.unshift({ id: "bare", subject: "bare", build: "-", label: LABEL.bare, op: () => bareClient.get(rawKey) });
 
 /** Runs `op` `total` times with `inFlight` in flight; no per-op timing, so the loop itself stays cheap. */
-async function runBatch(op: () => Promise<unknown>, total: number, inFlight: number): Promise<{ wallMs: number; cpuUs: number }> {
+/**
+ * CPU time of this process's main thread so far, µs (Linux: /proc, in clock ticks of 10 ms), or NaN. The
+ * rest of process.cpuUsage() is spent by V8's helper threads (parallel scavenges, concurrent marking) and
+ * libuv's pool.
+ */
+function mainThreadCpuUs(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function runBatch(op: () => Promise<unknown>, total: number, inFlight: number): Promise<{ wallMs: number; cpuUs: number; mainThreadUs: number }> {
   let started = 0;
   const worker = async () => {
     while (started < total) {
@@ -182,12 +197,13 @@ async function runBatch(op: () => Promise<unknown>, total: number, inFlight: num
       await op();
     }
   };
+  const main = mainThreadCpuUs();
   const cpu = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(Array.from({ length: Math.min(inFlight, total) }, worker));
   const wallMs = performance.now() - t0;
   const used = process.cpuUsage(cpu);
-  return { wallMs, cpuUs: used.user + used.system };
+  return { wallMs, cpuUs: used.user + used.system, mainThreadUs: mainThreadCpuUs() - main };
 }
 
 if (options.modes.includes("conc")) for (const r of runners) await runBatch(r.op, options.warmup, options.inFlight);
@@ -199,6 +215,7 @@ interface Sample {
   ops: number;
   wallMs: number;
   cpuUs: number;
+  mainThreadUs: number;
   requests: number;
   commands: number;
   serverCpuUs: number;
@@ -269,6 +286,8 @@ interface Row {
   cpuUsPerOp: { median: number; min: number; max: number; pooled: number };
   /** Client CPU µs per hit in each round, in round order (for differences paired by round). */
   cpuUsPerOpByRound: number[];
+  /** Of the pooled client CPU, the main thread's share, µs per hit (Linux only; 10 ms resolution per batch). */
+  mainThreadUsPerOp: number;
   requestsPerOp: number;
   commandsPerOp: number;
   serverCpuUsPerOp: number;
@@ -295,6 +314,7 @@ for (const mode of options.modes) {
         pooled: xs.reduce((n, x) => n + x.cpuUs, 0) / opsTotal,
       },
       cpuUsPerOpByRound: perRound,
+      mainThreadUsPerOp: xs.reduce((n, x) => n + x.mainThreadUs, 0) / opsTotal,
       requestsPerOp: xs.reduce((n, x) => n + x.requests, 0) / opsTotal,
       commandsPerOp: xs.reduce((n, x) => n + x.commands, 0) / opsTotal,
       serverCpuUsPerOp: xs.reduce((n, x) => n + x.serverCpuUs, 0) / opsTotal,
@@ -313,6 +333,7 @@ console.log(
     "hits".padStart(8),
     "hits/s".padStart(9),
     "client CPU µs/hit median (min–max) pooled".padStart(42),
+    "main thread µs/hit".padStart(18),
     "HTTP req/hit".padStart(13),
     "cmds/hit".padStart(9),
     "server CPU µs/hit".padStart(18),
@@ -326,6 +347,7 @@ for (const r of rows) {
       String(r.ops).padStart(8),
       f(r.opsPerSec, 0).padStart(9),
       `${f(r.cpuUsPerOp.median)} (${f(r.cpuUsPerOp.min)}–${f(r.cpuUsPerOp.max)}) ${f(r.cpuUsPerOp.pooled)}`.padStart(42),
+      f(r.mainThreadUsPerOp).padStart(18),
       f(r.requestsPerOp, 3).padStart(13),
       f(r.commandsPerOp, 3).padStart(9),
       f(r.serverCpuUsPerOp).padStart(18),
