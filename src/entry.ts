@@ -20,9 +20,9 @@ export interface EnvelopeHeader {
   version: number;
 }
 
-/** A decoded entry. `data` is the serializer's output, not yet deserialized. */
+/** A decoded entry. `value` is the serializer's output, not yet deserialized. */
 export interface Envelope extends EnvelopeHeader {
-  data: unknown;
+  value: unknown;
   /** The (encoded) tags the entry was written with; absent when it has none. */
   tags?: string[];
 }
@@ -75,8 +75,9 @@ export function staleHeader(header: EnvelopeHeader, version: number): EnvelopeHe
 const isTime = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 
 /**
- * Decodes what a store holds: a JSON string, or an object when the Redis client parsed it already.
- * Anything that is not a well-formed envelope gives `undefined`; it never throws.
+ * Decodes what a store holds: a JSON string, or an object when the Redis client parsed it already (that
+ * object is then the envelope itself: nothing is copied). Anything that is not a well-formed envelope
+ * gives `undefined`; it never throws.
  */
 export function decodeEnvelope(stored: unknown): Envelope | undefined {
   let obj: unknown = stored;
@@ -90,9 +91,8 @@ export function decodeEnvelope(stored: unknown): Envelope | undefined {
   if (typeof obj !== "object" || obj === null || Array.isArray(obj)) return undefined;
   const e = obj as Record<string, unknown>;
   if (!isTime(e.writtenAt) || !isTime(e.freshUntil) || !isTime(e.version) || !("value" in e)) return undefined;
-  const envelope: Envelope = { writtenAt: e.writtenAt, freshUntil: e.freshUntil, version: e.version, data: e.value };
-  if (Array.isArray(e.tags) && e.tags.length > 0 && e.tags.every((t) => typeof t === "string")) envelope.tags = e.tags as string[];
-  return envelope;
+  if (e.tags !== undefined && !(Array.isArray(e.tags) && e.tags.length > 0 && e.tags.every((t) => typeof t === "string"))) return undefined;
+  return e as unknown as Envelope;
 }
 
 /**

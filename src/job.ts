@@ -68,7 +68,7 @@ export function makeJob<A extends readonly unknown[], T, R>(
   const readOptions = frozen as unknown as FetchOptions<R>;
   const writeOptions = frozen as unknown as FetchOptions<T>;
   const run = fn as (...a: never[]) => unknown;
-  const job = ((...args: A) => instance().read<R>(keyOf(args), run, readOptions).then((r) => r.value)) as Job<A, T, R>;
+  const job = ((...args: A) => instance().readValue<R>(keyOf(args), run, readOptions)) as Job<A, T, R>;
   Object.defineProperties(job, {
     jobName: { value: name, enumerable: true },
     fetcher: { value: fn },

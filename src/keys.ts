@@ -129,16 +129,28 @@ export function entryId(name: string, args: readonly unknown[]): string {
 }
 
 /** Redis keys of one entry and of its refresh lock, under an instance prefix. */
-export interface EntryKeys {
-  id: string;
-  entry: string;
-  lock: string;
+export class EntryKeys {
+  /** The entry's id inside the prefix. */
+  readonly id: string;
+  /** The entry's key. */
+  readonly entry: string;
+  readonly #prefix: string;
+
+  constructor(prefix: string, id: string) {
+    this.#prefix = prefix;
+    this.id = id;
+    this.entry = `${prefix}entry:${id}`;
+  }
+
+  /** The refresh lock's key (built when asked: a hit never needs it). */
+  get lock(): string {
+    return `${this.#prefix}lock:${this.id}`;
+  }
 }
 
 /** Builds the Redis keys for `name(...args)` under `prefix`. */
 export function entryKeys(prefix: string, name: string, args: readonly unknown[]): EntryKeys {
-  const id = entryId(name, args);
-  return { id, entry: `${prefix}entry:${id}`, lock: `${prefix}lock:${id}` };
+  return new EntryKeys(prefix, entryId(name, args));
 }
 
 /** The Redis key of a tag's stamp under `prefix` (the tag already encoded). */

@@ -69,7 +69,7 @@ const KEY = ["item", "hit"] as const;
  * over). A read does not look its key up (a Map lookup would hash the freshly built key string of every
  * hit, a cost the real client does not have in that form); the key is checked during setup instead.
  */
-function stubStore(parseEachGet: boolean): CacheStore & { checkKey: string | undefined } {
+function stubStore(parseEachGet: boolean, decode: (raw: unknown) => Awaited<ReturnType<CacheStore["get"]>>): CacheStore & { checkKey: string | undefined; rawGet: (key: string) => Promise<unknown> } {
   const raw = new Map<string, string>();
   const parsed = new Map<string, unknown>();
   let only: unknown = null;
@@ -77,10 +77,19 @@ function stubStore(parseEachGet: boolean): CacheStore & { checkKey: string | und
   const store = {
     name: "stub",
     checkKey: undefined as string | undefined,
-    get: (key: string): Promise<unknown> => {
+    /** What the Redis client hands over (the bare get). */
+    rawGet: (key: string): Promise<unknown> => {
       if (store.checkKey !== undefined && key !== store.checkKey) throw new Error(`the stub was asked for ${key}, not ${store.checkKey}`);
       return Promise.resolve(parseEachGet ? JSON.parse(onlyRaw) : only);
     },
+    /** What a store hands the library: the client's value, decoded (as UpstashStore does). */
+    get: async (key: string) => decode(await store.rawGet(key)),
+    getWithStamps: async (key: string) => ({ entry: decode(await store.rawGet(key)), stamps: [] }),
+    getStamps: async () => [],
+    nextVersion: async () => ({ version: Date.now() * 1000, entry: null, stamps: [] }),
+    stampTags: async () => Date.now() * 1000,
+    startRefresh: async () => ({ entry: null, stamps: [], done: false, version: undefined }),
+    finishRefresh: async () => true,
     set: async (key: string, entry: string) => {
       raw.set(key, entry);
       parsed.set(key, JSON.parse(entry));
@@ -120,7 +129,7 @@ const sources = [{ name: "current", url: "next-cacheback" }, ...options.dists.ma
 let bareGet: (() => Promise<unknown>) | undefined;
 for (const { name, url } of sources) {
   const lib = (await import(url)) as typeof Main;
-  const store = stubStore(options.parse);
+  const store = stubStore(options.parse, lib.toStoredEntry);
   const cb = new lib.Cacheback({ store, queue: stubQueue, refreshUrl: "http://127.0.0.1:9/api/cacheback", prefix: "micro:", defaults: { lifetime: 3600, ttl: 86_400 } });
   await cb.set(KEY, VALUE);
   store.checkKey = cb.key(KEY);
@@ -130,7 +139,7 @@ for (const { name, url } of sources) {
   store.checkKey = undefined;
   if (!bareGet) {
     const rawKey = cb.key(KEY);
-    bareGet = () => store.get(rawKey);
+    bareGet = () => store.rawGet(rawKey);
   }
   builds.push({ name, ops: { fetch: () => cb.fetch(KEY, fetcher), status: () => cb.fetchWithStatus(KEY, fetcher) } });
 }

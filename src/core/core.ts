@@ -1,5 +1,6 @@
 import type { CachebackEvent, CachebackEvents, CachebackEventType } from "../events.js";
-import type { CacheKey } from "../keys.js";
+import { Deadlines } from "../deadlines.js";
+import { entryKeys, splitKey, type CacheKey } from "../keys.js";
 import type { RefreshMessage } from "../message.js";
 import type { FetchOptions } from "../options.js";
 import type { RefreshQueue, SigningKeys } from "../queues/types.js";
@@ -8,13 +9,17 @@ import type { CacheStore } from "../stores/types.js";
 import { createContext, type CoreContext, type CoreParts } from "./context.js";
 import { read, type ReadDeps } from "./read.js";
 import type { CachebackResult, InvalidateResult, PeekResult, RefreshOutcome, TypedFetch, TypedFetchWithStatus } from "./results.js";
-import { releaseLockFor, runRefresh } from "./runner.js";
-import { refreshUrl } from "./dispatch.js";
 import { RefreshScheduler } from "./scheduler.js";
-import { signingKeysFor } from "./settings.js";
-import { SyncFetcher, type Fetcher } from "./sync-fetch.js";
-import { stampTags, type TagInvalidation } from "./tag-verbs.js";
-import { invalidate, keysOf, peek, remove, set, type WriteOptions } from "./verbs.js";
+import { refreshUrlFor, refreshUrlGuess, signingKeysFor } from "./settings.js";
+import type { Fetcher, SyncFetcher } from "./sync-fetch.js";
+import type { TagInvalidation } from "./tag-verbs.js";
+import type { WriteOptions } from "./verbs.js";
+
+// What a read that hits never needs is loaded on first use: an app that only serves hits at start-up
+// does not load the verbs, the tag invalidation, the synchronous fetch or the refresh runner.
+const verbs = () => import("./verbs.js");
+const tagVerbs = () => import("./tag-verbs.js");
+const runner = () => import("./runner.js");
 
 let instanceCount = 0;
 
@@ -42,7 +47,15 @@ export class CachebackCore {
     this.prefix = parts.settings.prefix;
     this.id = `${this.store.name}+${this.queue.name}#${++instanceCount}`;
     this.#ctx = createContext(parts);
-    this.#deps = { ctx: this.#ctx, scheduler: new RefreshScheduler(this.#ctx), sync: new SyncFetcher(this.#ctx), plans: new WeakMap() };
+    const ctx = this.#ctx;
+    let sync: Promise<SyncFetcher> | undefined;
+    this.#deps = {
+      ctx,
+      scheduler: new RefreshScheduler(ctx),
+      sync: () => (sync ??= import("./sync-fetch.js").then((m) => new m.SyncFetcher(ctx))),
+      plans: new WeakMap(),
+      deadlines: new Deadlines(parts.settings.readTimeoutMs, "read of "),
+    };
   }
 
   /**
@@ -58,7 +71,8 @@ export class CachebackCore {
 
   /** The Redis key an entry is stored under. */
   key(key: CacheKey): string {
-    return keysOf(this.#ctx, key).keys.entry;
+    const { name, args } = splitKey(key);
+    return entryKeys(this.prefix, name, args).entry;
   }
 
   /**
@@ -68,8 +82,7 @@ export class CachebackCore {
    *
    * `key` is a job name, or `[jobName, ...args]` where `args` are what `fn` is called with.
    */
-  readonly fetch: TypedFetch = ((key: CacheKey, fn: Fetcher, options?: FetchOptions<unknown>) =>
-    read(this.#deps, key, fn, options).then((r) => r.value)) as TypedFetch;
+  readonly fetch: TypedFetch = ((key: CacheKey, fn: Fetcher, options?: FetchOptions<unknown>) => read(this.#deps, key, fn, options, true)) as TypedFetch;
 
   /** Like {@link CachebackCore.fetch}, and tells what happened: status, whether `fn` ran, the entry's age. */
   readonly fetchWithStatus: TypedFetchWithStatus = ((key: CacheKey, fn: Fetcher, options?: FetchOptions<unknown>) =>
@@ -80,6 +93,11 @@ export class CachebackCore {
     return read(this.#deps, key, fn, options);
   }
 
+  /** The untyped read of the value alone (what jobs call). @internal */
+  readValue<T>(key: CacheKey, fn: Fetcher, options?: FetchOptions<T>): Promise<T> {
+    return read(this.#deps, key, fn, options, true);
+  }
+
   /**
    * Marks an entry stale and queues a refresh at once, whoever holds the refresh lock. Readers keep
    * getting the old value until the refresh writes the new one; a refresh that began before this call
@@ -87,17 +105,17 @@ export class CachebackCore {
    * was written with.
    */
   invalidate(key: CacheKey, options?: WriteOptions): Promise<InvalidateResult> {
-    return invalidate(this.#ctx, this.#deps.scheduler, key, options);
+    return verbs().then((v) => v.invalidate(this.#ctx, this.#deps.scheduler, key, options));
   }
 
   /** Removes an entry (and its refresh lock). The next read is a miss. */
   delete(key: CacheKey): Promise<void> {
-    return remove(this.#ctx, key);
+    return verbs().then((v) => v.remove(this.#ctx, key));
   }
 
   /** Writes a value by hand, fresh for `lifetime`. It wins over any refresh that began before it. */
   set<T>(key: CacheKey, value: T, options?: WriteOptions<T>): Promise<void> {
-    return set(this.#ctx, key, value, options);
+    return verbs().then((v) => v.set(this.#ctx, key, value, options));
   }
 
   /**
@@ -106,7 +124,7 @@ export class CachebackCore {
    * @throws CachebackStoreError when the store fails (the invalidation did not happen).
    */
   revalidateTag(tags: string | readonly string[]): Promise<TagInvalidation> {
-    return stampTags(this.#ctx, tags, { kind: "stale" }, "revalidateTag");
+    return tagVerbs().then((v) => v.stampTags(this.#ctx, tags, { kind: "stale" }, "revalidateTag"));
   }
 
   /**
@@ -115,22 +133,22 @@ export class CachebackCore {
    * @throws CachebackStoreError when the store fails (the invalidation did not happen).
    */
   updateTag(tags: string | readonly string[]): Promise<TagInvalidation> {
-    return stampTags(this.#ctx, tags, { kind: "expire" }, "updateTag");
+    return tagVerbs().then((v) => v.stampTags(this.#ctx, tags, { kind: "expire" }, "updateTag"));
   }
 
   /** Reads the raw entry with its status, age and tags; no fetch, no refresh, no events. */
   peek<T = unknown>(key: CacheKey, options?: { serializer?: Serializer<T> }): Promise<PeekResult<T>> {
-    return peek(this.#ctx, key, options);
+    return verbs().then((v) => v.peek(this.#ctx, key, options));
   }
 
   /** Runs one delivered refresh (the refresh route's work); never throws. @internal */
   runRefresh(message: RefreshMessage, fn: Fetcher, jobOptions: FetchOptions<unknown> | undefined): Promise<RefreshOutcome> {
-    return runRefresh(this.#ctx, message, fn, jobOptions);
+    return runner().then((r) => r.runRefresh(this.#ctx, message, fn, jobOptions));
   }
 
   /** Releases the refresh lock a message holds (for a message that can never succeed). @internal */
   releaseLockFor(message: RefreshMessage): Promise<void> {
-    return releaseLockFor(this.#ctx, message);
+    return runner().then((r) => r.releaseLockFor(this.#ctx, message));
   }
 
   /** The keys the refresh route verifies signatures with; throws when there are none. @internal */
@@ -140,6 +158,8 @@ export class CachebackCore {
 
   /** The absolute URL refresh messages are delivered to; throws in production when none is configured. @internal */
   refreshUrl(): string {
-    return refreshUrl(this.#ctx);
+    const { url, guessed } = refreshUrlFor(this.#ctx.settings);
+    if (guessed) this.#ctx.report.once("refresh-url", refreshUrlGuess(url));
+    return url;
   }
 }

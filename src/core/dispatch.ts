@@ -5,14 +5,14 @@ import { breakerFor } from "./breaker.js";
 import type { CoreContext } from "./context.js";
 import type { Dispatch } from "./request.js";
 import { runRefresh } from "./runner.js";
-import { refreshUrlFor } from "./settings.js";
+import { refreshUrlFor, refreshUrlGuess } from "./settings.js";
 
 export type { Dispatch } from "./request.js";
 
 /** The refresh URL; says once in the log when it is a guess (no URL configured, outside production). */
 export function refreshUrl(ctx: CoreContext): string {
   const { url, guessed } = refreshUrlFor(ctx.settings);
-  if (guessed) ctx.report.once("refresh-url", `[next-cacheback] CACHEBACK_REFRESH_URL is not set; refreshes go to ${url} (outside production only).`);
+  if (guessed) ctx.report.once("refresh-url", refreshUrlGuess(url));
   return url;
 }
 

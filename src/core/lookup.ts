@@ -17,6 +17,7 @@ export interface Lookup {
 }
 
 const NOTHING: Lookup = Object.freeze({ entry: undefined, unreadable: false, verdict: undefined });
+const UNREADABLE: Lookup = Object.freeze({ entry: undefined, unreadable: true, verdict: undefined });
 
 /** How to look: the tags the caller reads the entry with, and the time budget. */
 export interface LookupPlan {
@@ -29,25 +30,30 @@ export interface LookupPlan {
 }
 
 /**
- * Reads an entry and, when it has tags, their stamps: one round trip (`GET`, or `MGET` of the entry
- * and the reader's stamps). When the entry was written with tags the reader does not name, their
- * stamps govern too: one more round trip, and a warning once per key. Throws when the store fails or
- * times out.
+ * Reads an entry and, when the reader has tags, their stamps: one round trip (`GET`, or `MGET` of the
+ * entry and the reader's stamps), then {@link settle}. Throws when the store fails or times out.
  */
 export async function lookup(ctx: CoreContext, plan: LookupPlan): Promise<Lookup> {
   const { keys, tags, timeoutMs } = plan;
-  let stored: StoredEntry;
-  let stamps: (TagStamp | null)[] | undefined;
   if (tags.length === 0) {
     const read = plan.memo ? requestMemoRead(ctx.store, keys.entry) : ctx.store.get(keys.entry);
-    stored = await withTimeout(read, timeoutMs, () => `read of ${keys.entry}`);
-  } else {
-    const stampKeys = tags.map((tag) => tagKey(ctx.settings.prefix, tag));
-    const read: Promise<TaggedRead> = plan.memo ? requestMemoTaggedRead(ctx.store, keys.entry, stampKeys) : ctx.store.getWithStamps(keys.entry, stampKeys);
-    ({ entry: stored, stamps } = await withTimeout(read, timeoutMs, () => `read of ${keys.entry}`));
+    return settle(ctx, plan, await withTimeout(read, timeoutMs, () => `read of ${keys.entry}`), undefined);
   }
+  const stampKeys = tags.map((tag) => tagKey(ctx.settings.prefix, tag));
+  const read: Promise<TaggedRead> = plan.memo ? requestMemoTaggedRead(ctx.store, keys.entry, stampKeys) : ctx.store.getWithStamps(keys.entry, stampKeys);
+  const { entry, stamps } = await withTimeout(read, timeoutMs, () => `read of ${keys.entry}`);
+  return settle(ctx, plan, entry, stamps);
+}
+
+/**
+ * What a stored entry (and the reader's stamps, when it read with tags) make of it. When the entry was
+ * written with tags the reader does not name, their stamps govern too: one more round trip, and a
+ * warning once per key. Throws when that read fails.
+ */
+export async function settle(ctx: CoreContext, plan: LookupPlan, stored: StoredEntry, stamps: (TagStamp | null)[] | undefined): Promise<Lookup> {
+  const { keys, tags, timeoutMs } = plan;
   if (stored === null) return NOTHING;
-  if (stored === "unreadable") return { entry: undefined, unreadable: true, verdict: undefined };
+  if (stored === "unreadable") return UNREADABLE;
   const others = stored.tags?.filter((tag) => !tags.includes(tag));
   if (!others || others.length === 0) {
     return { entry: stored, unreadable: false, verdict: stamps ? tagVerdict(stored.version, tags, stamps, ctx.now()) : undefined };

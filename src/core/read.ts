@@ -1,13 +1,15 @@
-import { entryAgeSeconds } from "../entry.js";
-import { entryKeys, splitKey, type CacheKey } from "../keys.js";
-import type { FetchOptions } from "../options.js";
+import type { Deadlines } from "../deadlines.js";
+import { entryAgeSeconds, type StoredEntry } from "../entry.js";
+import { entryKeys, splitKey, type CacheKey, type EntryKeys } from "../keys.js";
+import type { FetchOptions, ResolvedRefreshOptions } from "../options.js";
 import { jsonSerializer, type Serializer } from "../serializer.js";
 import type { CoreContext } from "./context.js";
 import { decide, type ReadState } from "./decide.js";
-import { lookup, type Lookup } from "./lookup.js";
+import { lookup, settle, type Lookup, type LookupPlan } from "./lookup.js";
 import { planRead, type Plan } from "./plan.js";
-import type { CachebackResult } from "./results.js";
+import { requestMemoRead } from "./request-memo.js";
 import { SETTLED, type RefreshRequest } from "./request.js";
+import type { CachebackResult } from "./results.js";
 import type { RefreshScheduler } from "./scheduler.js";
 import type { Fetcher, SyncFetcher } from "./sync-fetch.js";
 
@@ -15,42 +17,129 @@ import type { Fetcher, SyncFetcher } from "./sync-fetch.js";
 export interface ReadDeps {
   ctx: CoreContext;
   scheduler: RefreshScheduler;
-  sync: SyncFetcher;
+  sync: () => Promise<SyncFetcher>;
   /** Plans of frozen option objects (a job's), so a job's reads resolve their options once. */
   plans: WeakMap<object, Plan>;
+  /** The read timeout, without a timer made per read. */
+  deadlines: Deadlines;
 }
 
 const NO_OPTIONS: FetchOptions<unknown> = Object.freeze({});
 const STORE_ERROR: ReadState = Object.freeze({ state: "miss", reason: "store-error" });
+/** What the lean path hands on when the store failed or timed out. */
+const FAILED = Symbol("store failed");
 const UNREADABLE: ReadState = Object.freeze({ state: "miss", reason: "unreadable" });
+
+/** One read in progress: what every phase of it needs. */
+interface Read<T> {
+  deps: ReadDeps;
+  keys: EntryKeys;
+  name: string;
+  args: unknown[];
+  fn: Fetcher;
+  options: FetchOptions<T>;
+  opts: ResolvedRefreshOptions;
+  tags: readonly string[];
+  serializer: Serializer<T>;
+  plan: LookupPlan;
+}
 
 /**
  * The read path. A fresh entry is returned after one store read; a stale one is returned at once and one
  * background refresh is requested; a miss calls `fn` (once per key per process) or, with
  * `fetchOnMiss: false`, returns `empty` and refreshes in the background. Tags add their stamps to the
- * same read, and can make an entry stale or expire it.
+ * same read, and can make an entry stale or expire it. With `valueOnly`, it resolves to the value alone.
+ *
+ * A fresh hit of an untagged entry, the common case, is kept lean: one `GET` watched by a pooled timer,
+ * and the caller's promise settled straight from the store's answer.
  */
-export async function read<T>(deps: ReadDeps, key: CacheKey, fn: Fetcher, options: FetchOptions<T> = NO_OPTIONS as FetchOptions<T>): Promise<CachebackResult<T>> {
-  const { ctx } = deps;
-  const { name, args } = splitKey(key);
-  const keys = entryKeys(ctx.settings.prefix, name, args);
-  const { opts, tags } = planRead(deps.plans, ctx.settings, options as FetchOptions<unknown>, args, keys.entry);
-  const serializer = (options.serializer ?? jsonSerializer) as Serializer<T>;
-  if (tags.length > 0) await ctx.settings.onTaggedRead?.(tags);
+export function read<T>(deps: ReadDeps, key: CacheKey, fn: Fetcher, options?: FetchOptions<T>, valueOnly?: false): Promise<CachebackResult<T>>;
+export function read<T>(deps: ReadDeps, key: CacheKey, fn: Fetcher, options: FetchOptions<T> | undefined, valueOnly: true): Promise<T>;
+export function read<T>(deps: ReadDeps, key: CacheKey, fn: Fetcher, options: FetchOptions<T> = NO_OPTIONS as FetchOptions<T>, valueOnly = false): Promise<unknown> {
+  let r: Read<T>;
+  try {
+    const { ctx } = deps;
+    const { name, args } = splitKey(key);
+    const keys = entryKeys(ctx.settings.prefix, name, args);
+    const { opts, tags } = planRead(deps.plans, ctx.settings, options as FetchOptions<unknown>, args, keys.entry);
+    const serializer = (options.serializer ?? jsonSerializer) as Serializer<T>;
+    const plan: LookupPlan = { keys, tags, timeoutMs: ctx.settings.readTimeoutMs, memo: true };
+    r = { deps, keys, name, args, fn, options, opts, tags, serializer, plan };
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  if (r.tags.length > 0 || !deps.deadlines.limited) return serve(r, undefined, valueOnly);
 
+  const { ctx } = deps;
+  return new Promise((resolve) => {
+    const watch = deps.deadlines.watch(r.keys.entry, (error) => {
+      ctx.report.error("read", r.keys.entry, error);
+      resolve(serve(r, FAILED, valueOnly));
+    });
+    requestMemoRead(ctx.store, r.keys.entry).then(
+      (stored) => {
+        if (!deps.deadlines.done(watch)) return; // timed out: already served from the fetcher
+        const hit = freshHit(r, stored);
+        if (hit) resolve(valueOnly ? hit.value : hit);
+        else resolve(serve(r, stored, valueOnly));
+      },
+      (error: unknown) => {
+        if (!deps.deadlines.done(watch)) return;
+        ctx.report.error("read", r.keys.entry, error);
+        resolve(serve(r, FAILED, valueOnly));
+      },
+    );
+  });
+}
+
+/** The result of a fresh untagged entry, or `undefined` when the entry needs the full decision. */
+function freshHit<T>(r: Read<T>, stored: StoredEntry): CachebackResult<T> | undefined {
+  if (typeof stored !== "object" || stored === null || stored.tags !== undefined) return undefined;
+  const { ctx } = r.deps;
+  const now = ctx.now();
+  if (now >= stored.freshUntil) return undefined;
+  let value: T;
+  try {
+    value = r.serializer.deserialize(stored.value);
+  } catch {
+    return undefined; // the full path reports it and treats it as unreadable
+  }
+  const age = entryAgeSeconds(stored, now);
+  if (ctx.events.wants("hit")) ctx.events.emit("hit", { key: r.keys.entry, age });
+  return { value, status: "hit", reason: "fresh", syncFetch: false, age, refreshScheduled: false, background: SETTLED };
+}
+
+/**
+ * The rest of a read: looks the entry up (unless `stored` is what the lean path read, or `FAILED`),
+ * decides, and serves.
+ */
+async function serve<T>(r: Read<T>, stored: StoredEntry | typeof FAILED | undefined, valueOnly: boolean): Promise<unknown> {
+  const result = await decideAndServe(r, stored);
+  return valueOnly ? result.value : result;
+}
+
+async function decideAndServe<T>(r: Read<T>, stored: StoredEntry | typeof FAILED | undefined): Promise<CachebackResult<T>> {
+  const { deps, keys, name, args, fn, options, opts, tags, serializer } = r;
+  const { ctx } = deps;
   let found: Lookup | undefined;
   try {
-    found = await lookup(ctx, { keys, tags, timeoutMs: ctx.settings.readTimeoutMs, memo: true });
+    if (stored === undefined) {
+      if (tags.length > 0) await ctx.settings.onTaggedRead?.(tags);
+      found = await lookup(ctx, r.plan);
+    } else if (stored !== FAILED) {
+      found = await settle(ctx, r.plan, stored, undefined);
+    }
   } catch (error) {
     ctx.report.error("read", keys.entry, error);
   }
+
   const entry = found?.entry;
   const now = ctx.now();
   let decision = found === undefined ? STORE_ERROR : found.unreadable ? UNREADABLE : decide(entry, found.verdict, now, opts.fetchOnStaleThreshold);
   let value: T | undefined;
   if (entry && decision.state !== "miss") {
     try {
-      value = serializer.deserialize(entry.data);
+      value = serializer.deserialize(entry.value);
     } catch (error) {
       ctx.report.error("read", keys.entry, error);
       decision = UNREADABLE;
@@ -74,7 +163,7 @@ export async function read<T>(deps: ReadDeps, key: CacheKey, fn: Fetcher, option
 
   if (entry && decision.state === "too-stale") {
     try {
-      const { value: fresh, background } = await deps.sync.run<T>(request, fn, serializer);
+      const { value: fresh, background } = await (await deps.sync()).run<T>(request, fn, serializer);
       ctx.events.emit("stale", { key: keys.entry, age: entryAgeSeconds(entry, ctx.now()), syncFetch: true, reason, tag });
       return { value: fresh, status: "stale", reason, tag, syncFetch: true, age: 0, refreshScheduled: false, background };
     } catch (error) {
@@ -94,6 +183,6 @@ export async function read<T>(deps: ReadDeps, key: CacheKey, fn: Fetcher, option
     return { value: (options.empty ?? null) as T, status: "miss", reason, tag, syncFetch: false, age: null, refreshScheduled: true, background };
   }
   ctx.events.emit("miss", { key: keys.entry, syncFetch: true, reason, tag });
-  const { value: fetched, background } = await deps.sync.run<T>(request, fn, serializer);
+  const { value: fetched, background } = await (await deps.sync()).run<T>(request, fn, serializer);
   return { value: fetched, status: "miss", reason, tag, syncFetch: true, age: 0, refreshScheduled: false, background };
 }

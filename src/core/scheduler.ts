@@ -1,7 +1,7 @@
 import { withTimeout } from "../timeout.js";
 import type { CoreContext } from "./context.js";
 import { decide } from "./decide.js";
-import { Dispatcher } from "./dispatch.js";
+import type { Dispatcher } from "./dispatch.js";
 import { lookup } from "./lookup.js";
 import { SETTLED, type RefreshRequest } from "./request.js";
 
@@ -19,13 +19,18 @@ const MEMO_SWEEP_SIZE = 10_000;
  */
 export class RefreshScheduler {
   readonly #ctx: CoreContext;
-  readonly dispatcher: Dispatcher;
+  #dispatcher: Promise<Dispatcher> | undefined;
   /** Lock key → until when this process does not try that lock again. */
   readonly #requested = new Map<string, number>();
 
   constructor(ctx: CoreContext) {
     this.#ctx = ctx;
-    this.dispatcher = new Dispatcher(ctx);
+  }
+
+  /** The dispatcher, loaded with the first refresh (an app that only serves hits never loads it). */
+  dispatcher(): Promise<Dispatcher> {
+    const ctx = this.#ctx;
+    return (this.#dispatcher ??= import("./dispatch.js").then((m) => new m.Dispatcher(ctx)));
   }
 
   /**
@@ -67,7 +72,7 @@ export class RefreshScheduler {
       );
       return;
     }
-    const outcome = await this.dispatcher.dispatch({ request, token, queuedAt: this.#ctx.now(), reason });
+    const outcome = await (await this.dispatcher()).dispatch({ request, token, queuedAt: this.#ctx.now(), reason });
     // Given up (the queue failed and refreshing here is off): let a later read try again at once.
     if (outcome === "released") this.#requested.delete(keys.lock);
   }

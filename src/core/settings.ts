@@ -101,6 +101,11 @@ export function refreshUrlFor(settings: CoreSettings): { url: string; guessed: b
   return { url: settings.localRefreshUrl, guessed: true };
 }
 
+/** What the log says once when the refresh URL is a guess. */
+export function refreshUrlGuess(url: string): string {
+  return `[next-cacheback] CACHEBACK_REFRESH_URL is not set; refreshes go to ${url} (outside production only).`;
+}
+
 /** The keys the refresh route verifies deliveries with (pure); throws when there are none. */
 export function signingKeysFor(settings: CoreSettings): SigningKeys {
   if (settings.signingKeys) return settings.signingKeys;

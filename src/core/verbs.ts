@@ -52,7 +52,7 @@ export async function invalidate(ctx: CoreContext, scheduler: RefreshScheduler, 
   const token = crypto.randomUUID();
   await ctx.store.forceLock(keys.lock, token, opts.refreshTimeout * 1000);
   try {
-    const messageId = await scheduler.dispatcher.publishNow({ request: { keys, job: name, args, options: opts, tags }, token, queuedAt: at, reason: "invalidate" });
+    const messageId = await (await scheduler.dispatcher()).publishNow({ request: { keys, job: name, args, options: opts, tags }, token, queuedAt: at, reason: "invalidate" });
     return { marked, messageId };
   } catch (error) {
     await ctx.store.releaseLock(keys.lock, token).catch(() => false);
@@ -89,7 +89,7 @@ export async function peek<T>(ctx: CoreContext, key: CacheKey, options?: { seria
   if (stored === "unreadable") return { ...missing, corrupt: true };
   let value: T;
   try {
-    value = (options?.serializer ?? (jsonSerializer as Serializer<T>)).deserialize(stored.data);
+    value = (options?.serializer ?? (jsonSerializer as Serializer<T>)).deserialize(stored.value);
   } catch {
     return { ...missing, corrupt: true };
   }

@@ -36,8 +36,8 @@ export class UpstashStore implements CacheStore {
     return this.#redis;
   }
 
-  async get(key: string): Promise<StoredEntry> {
-    return toStoredEntry(await this.#redis.get<unknown>(key));
+  get(key: string): Promise<StoredEntry> {
+    return this.#redis.get<unknown>(key).then(toStoredEntry);
   }
 
   async getWithStamps(key: string, stampKeys: readonly string[]): Promise<TaggedRead> {

@@ -41,7 +41,7 @@ export function runStoreSuite(label: string, make: () => StoreSuiteSubject): voi
       expect(await store.get(`${prefix}missing`)).toBeNull();
       const value = { a: 1, s: "héllo ✓ 🚀" };
       await store.set(`${prefix}k`, entry(1000, value, 1000, 61_000), 60_000);
-      expect(await store.get(`${prefix}k`)).toEqual({ writtenAt: 1000, freshUntil: 61_000, version: 1000, data: value });
+      expect(await store.get(`${prefix}k`)).toEqual({ writtenAt: 1000, freshUntil: 61_000, version: 1000, value });
     });
 
     it("get answers 'unreadable' for a value that is not an envelope", async () => {
@@ -68,7 +68,7 @@ export function runStoreSuite(label: string, make: () => StoreSuiteSubject): voi
       expect(await store.setIfNotNewer(key, entry(200, "same"), 200, 60_000)).toBe(true);
       const got = envelope(await store.get(key));
       expect(got.version).toBe(200);
-      expect(got.data).toBe("same");
+      expect(got.value).toBe("same");
     });
 
     it("setIfNotNewer overwrites an unreadable value", async () => {
@@ -76,7 +76,7 @@ export function runStoreSuite(label: string, make: () => StoreSuiteSubject): voi
       const key = `${prefix}garbage`;
       await store.set(key, "not json at all", 60_000);
       expect(await store.setIfNotNewer(key, entry(5, "ok"), 5, 60_000)).toBe(true);
-      expect(envelope(await store.get(key)).data).toBe("ok");
+      expect(envelope(await store.get(key)).value).toBe("ok");
     });
 
     it("markStale zeroes freshUntil, raises the version, keeps the value and the expiry", async () => {
@@ -85,7 +85,7 @@ export function runStoreSuite(label: string, make: () => StoreSuiteSubject): voi
       const value = { nested: [1, 2, { deep: "x" }], empty: [], obj: {} };
       await store.set(key, entry(100, value, 100, 999_999), 300);
       expect(await store.markStale(key, 500)).toBe(true);
-      expect(await store.get(key)).toEqual({ writtenAt: 100, freshUntil: 0, version: 500, data: value });
+      expect(await store.get(key)).toEqual({ writtenAt: 100, freshUntil: 0, version: 500, value });
       // An older version never lowers it.
       expect(await store.markStale(key, 50)).toBe(true);
       expect(envelope(await store.get(key)).version).toBe(500);
@@ -146,7 +146,7 @@ export function runStoreSuite(label: string, make: () => StoreSuiteSubject): voi
       await store.stampTags(clock(0), [`${prefix}t1`], { kind: "stale" }, 60_000);
       const read = await store.nextVersion(clock(0), { key: `${prefix}e`, stampKeys: [`${prefix}t0`, `${prefix}t1`] });
       expect(read.version).toBe(2_000_003);
-      expect(envelope(read.entry).data).toBe("x");
+      expect(envelope(read.entry).value).toBe("x");
       expect(read.stamps).toEqual([null, { stale: 2_000_002, expired: 0, laterVersion: 0, laterAt: 0, pages: 0 }]);
       const none = await store.nextVersion(clock(0), { key: `${prefix}absent`, stampKeys: [] });
       expect(none).toMatchObject({ entry: null, stamps: [] });
@@ -170,7 +170,7 @@ export function runStoreSuite(label: string, make: () => StoreSuiteSubject): voi
       await store.set(`${prefix}e`, entry(50, { n: 1 }, 50, 99), 60_000);
       const read = await store.getWithStamps(`${prefix}e`, [b, `${prefix}tag:none`]);
       expect(read).toEqual({
-        entry: { writtenAt: 50, freshUntil: 99, version: 50, data: { n: 1 } },
+        entry: { writtenAt: 50, freshUntil: 99, version: 50, value: { n: 1 } },
         stamps: [{ stale: v1, expired: v2, laterVersion: 0, laterAt: 0, pages: v4 }, null],
       });
       expect(await store.getWithStamps(`${prefix}absent`, [])).toEqual({ entry: null, stamps: [] });
@@ -187,7 +187,7 @@ export function runStoreSuite(label: string, make: () => StoreSuiteSubject): voi
       const key = `${prefix}tagged`;
       await store.set(key, encodeEnvelope({ writtenAt: 1, freshUntil: 2, version: 3 }, JSON.stringify("v"), ["a", "caf%C3%A9"]), 60_000);
       expect(await store.markStale(key, 9)).toBe(true);
-      expect(await store.get(key)).toEqual({ writtenAt: 1, freshUntil: 0, version: 9, data: "v", tags: ["a", "caf%C3%A9"] });
+      expect(await store.get(key)).toEqual({ writtenAt: 1, freshUntil: 0, version: 9, value: "v", tags: ["a", "caf%C3%A9"] });
     });
 
     it("of many concurrent acquirers exactly one wins", async () => {

@@ -166,10 +166,12 @@ describe("tags: invalidation by meaning", () => {
   });
 
   it("the entry records its tags; a reader with other tags is governed by the stored ones too, and warned once", async () => {
-    const h = harness();
+    // Background work waits until the test has counted the read's own store calls.
+    const held: (() => Promise<unknown>)[] = [];
+    const h = harness({ runInBackground: async (task) => void held.push(task) });
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
     await h.cb.fetch(["item", 1], source, { tags: ["a", "b"] });
-    await h.settle();
+    for (const task of held.splice(0)) await task();
     expect((await h.cb.peek(["item", 1])).tags).toEqual(["a", "b"]);
     await h.cb.revalidateTag("b");
     const calls = countStoreCalls(h.store);
