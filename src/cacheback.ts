@@ -2,10 +2,12 @@ import type { CachebackConfig } from "./config.js";
 import { CachebackCore } from "./core/core.js";
 import type { TagInvalidation } from "./core/tag-verbs.js";
 import { makeJob, type Job, type JobOptions } from "./job.js";
-import { invalidateNextTags } from "./next/bridge.js";
 import { createRefreshHandler, type RefreshHandlerOptions } from "./route/handler.js";
 import { assemble } from "./setup/assemble.js";
 import type { Awaitable, ReadValue } from "./types.js";
+
+/** The bridge to Next.js's `revalidateTag` / `updateTag`, loaded with the first tag invalidation. */
+const nextInvalidate = () => import("./next/invalidate.js");
 
 /** Options of `revalidateTag` / `updateTag`. */
 export interface TagInvalidationOptions {
@@ -51,7 +53,7 @@ export class Cacheback extends CachebackCore {
    */
   override async revalidateTag(tags: string | readonly string[], options?: TagInvalidationOptions): Promise<TagInvalidation> {
     const done = await super.revalidateTag(tags);
-    if (options?.nextCache ?? this.#nextCache) await invalidateNextTags(done.tags, "stale");
+    if (options?.nextCache ?? this.#nextCache) await (await nextInvalidate()).invalidateNextTags(done.tags, "stale");
     return done;
   }
 
@@ -63,7 +65,7 @@ export class Cacheback extends CachebackCore {
    */
   override async updateTag(tags: string | readonly string[], options?: TagInvalidationOptions): Promise<TagInvalidation> {
     const done = await super.updateTag(tags);
-    if (options?.nextCache ?? this.#nextCache) await invalidateNextTags(done.tags, "expire");
+    if (options?.nextCache ?? this.#nextCache) await (await nextInvalidate()).invalidateNextTags(done.tags, "expire");
     return done;
   }
 }

@@ -1,7 +1,6 @@
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import { hashHex } from "./hash.js";
 import { CachebackKeyError } from "./errors.js";
-import { findNonJson } from "./serializer.js";
+import { findNonJson } from "./json-shape.js";
 
 /** A cache key: a job name alone, or a job name followed by the arguments its fetcher takes. */
 export type CacheKey<A extends readonly unknown[] = readonly unknown[]> = string | readonly [name: string, ...args: A];
@@ -125,7 +124,7 @@ export function entryId(name: string, args: readonly unknown[]): string {
   if (args.length === 0) return name;
   const json = primitiveArgsJson(args) ?? canonicalJson(args);
   if (json.length <= MAX_INLINE_ARGS_LENGTH) return `${name}:${json}`;
-  return `${name}:#${bytesToHex(sha256(utf8ToBytes(json)))}`;
+  return `${name}:#${hashHex(json)}`;
 }
 
 /** Redis keys of one entry and of its refresh lock, under an instance prefix. */

@@ -32,7 +32,7 @@ export interface RefreshBatch {
 }
 
 /** Most refreshes one batch carries. */
-export const MAX_BATCH_ITEMS = 500;
+export const MAX_BATCH_ITEMS = 500 as const;
 
 /** What a delivered body holds. */
 export type Delivery =

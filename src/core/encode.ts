@@ -1,6 +1,7 @@
 import { encodeEnvelope } from "../entry.js";
 import type { ResolvedRefreshOptions } from "../options.js";
-import { assertJson, jsonSerializer, type Serializer } from "../serializer.js";
+import { assertJson } from "../assert-json.js";
+import { jsonSerializer, type Serializer } from "../serializer.js";
 
 /**
  * Serializes `value` into a stored envelope written at `writtenAt`, fresh for the options' lifetime, with its tags.

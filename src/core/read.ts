@@ -1,4 +1,5 @@
 import type { Deadlines } from "../deadlines.js";
+import { HashNotReadyError, hashReady } from "../hash.js";
 import { entryAgeSeconds, type StoredEntry } from "../entry.js";
 import { entryKeys, splitKey, type CacheKey, type EntryKeys } from "../keys.js";
 import type { FetchOptions, ResolvedRefreshOptions } from "../options.js";
@@ -66,6 +67,8 @@ export function read<T>(deps: ReadDeps, key: CacheKey, fn: Fetcher, options: Fet
     const plan: LookupPlan = { keys, tags, timeoutMs: ctx.settings.readTimeoutMs, memo: true };
     r = { deps, keys, name, args, fn, options, opts, tags, serializer, plan };
   } catch (error) {
+    // Long arguments are hashed; outside Node.js the hash loads at start-up: a read that came first waits for it.
+    if (error instanceof HashNotReadyError) return hashReady().then(() => read(deps, key, fn, options, valueOnly as true));
     return Promise.reject(error);
   }
   if (r.tags.length > 0 || !deps.deadlines.limited) return serve(r, undefined, valueOnly);

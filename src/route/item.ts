@@ -2,7 +2,7 @@ import type { CachebackCore } from "../core/core.js";
 import type { RefreshFailure } from "../core/results.js";
 import { describeError } from "../errors.js";
 import type { RefreshMessage } from "../message.js";
-import { invalidateNextTags } from "../next/bridge.js";
+import { invalidateNextTags } from "../next/invalidate.js";
 import { argsProblem } from "../schema.js";
 import { NON_RETRYABLE } from "./answers.js";
 import { unknownJobText, type Registered } from "./registry.js";

@@ -3,8 +3,7 @@ import type { CoreParts } from "../core/context.js";
 import { maxTtlDefault, withinMaxTtl } from "../core/settings.js";
 import { resolveRefreshOptions } from "../options.js";
 import { CachebackOptionsError } from "../errors.js";
-import { MAX_BATCH_ITEMS } from "../message.js";
-import { attachCacheTags } from "../next/bridge.js";
+import { attachCacheTags } from "../next/cache-tags.js";
 import { LocalQueue } from "../queues/local.js";
 import { QStashQueue } from "../queues/qstash.js";
 import type { RefreshQueue } from "../queues/types.js";
@@ -80,7 +79,7 @@ export function assemble(config: CachebackConfig = {}): CoreParts {
       // A completed refresh is remembered past the queue's last possible redelivery (and at least an hour).
       completionTtlMs: Math.max(HOUR_MS, (queue.retryHorizonMs ?? DAY_MS) + HOUR_MS),
       batchWindowMs: whole("batchWindow", config.batchWindow ?? 10, 0, 60_000),
-      batchSize: whole("batchSize", config.batchSize ?? 100, 1, MAX_BATCH_ITEMS),
+      batchSize: whole("batchSize", config.batchSize ?? 100, 1, 500), // a batch carries at most 500 (message.ts)
     },
   };
 }

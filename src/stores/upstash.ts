@@ -2,7 +2,19 @@ import type { Redis } from "@upstash/redis";
 import { toStoredEntry, type StoredEntry } from "../entry.js";
 import { parseStamp, type StampChange, type TagStamp } from "../tags/stamps.js";
 import type { CacheStore, ClockRequest, RefreshStart, TaggedRead } from "./types.js";
-import { FINISH_REFRESH, MARK_STALE, NEXT_VERSION, RELEASE_LOCK, SET_IF_NOT_NEWER, STAMP_TAGS } from "./upstash-scripts.js";
+import type * as ScriptTexts from "./upstash-scripts.js";
+
+function makeScripts(redis: Redis, texts: typeof ScriptTexts) {
+  return {
+    setIfNotNewer: redis.createScript<number>(texts.SET_IF_NOT_NEWER),
+    markStale: redis.createScript<number>(texts.MARK_STALE),
+    releaseLock: redis.createScript<number>(texts.RELEASE_LOCK),
+    nextVersion: redis.createScript<unknown[]>(texts.NEXT_VERSION),
+    stampTags: redis.createScript<unknown>(texts.STAMP_TAGS),
+    finishRefresh: redis.createScript<number>(texts.FINISH_REFRESH),
+  };
+}
+type Scripts = ReturnType<typeof makeScripts>;
 
 /** A positive whole number of milliseconds, as Redis's `PX` wants it. */
 const ms = (value: number): number => Math.max(1, Math.ceil(value));
@@ -14,21 +26,16 @@ const ms = (value: number): number => Math.max(1, Math.ceil(value));
 export class UpstashStore implements CacheStore {
   readonly name = "upstash";
   readonly #redis: Redis;
-  readonly #setIfNotNewer;
-  readonly #markStale;
-  readonly #releaseLock;
-  readonly #nextVersion;
-  readonly #stampTags;
-  readonly #finishRefresh;
+  #scripts: Promise<Scripts> | undefined;
 
   constructor(redis: Redis) {
     this.#redis = redis;
-    this.#setIfNotNewer = redis.createScript<number>(SET_IF_NOT_NEWER);
-    this.#markStale = redis.createScript<number>(MARK_STALE);
-    this.#releaseLock = redis.createScript<number>(RELEASE_LOCK);
-    this.#nextVersion = redis.createScript<unknown[]>(NEXT_VERSION);
-    this.#stampTags = redis.createScript<unknown>(STAMP_TAGS);
-    this.#finishRefresh = redis.createScript<number>(FINISH_REFRESH);
+  }
+
+  /** The Lua scripts, loaded with the first write (a read that hits needs none of them). */
+  #script<K extends keyof Scripts>(name: K): Promise<Scripts[K]> {
+    this.#scripts ??= import("./upstash-scripts.js").then((texts) => makeScripts(this.#redis, texts));
+    return this.#scripts.then((scripts) => scripts[name]);
   }
 
   /** The client this store talks through. */
@@ -52,13 +59,13 @@ export class UpstashStore implements CacheStore {
 
   async nextVersion(clock: ClockRequest, read?: { key: string; stampKeys: readonly string[] }): Promise<{ version: number } & TaggedRead> {
     const keys = read ? [clock.key, read.key, ...read.stampKeys] : [clock.key];
-    const [version, entry, ...stamps] = await this.#nextVersion.exec(keys, [String(Math.trunc(clock.floor)), String(ms(clock.ttlMs))]);
+    const [version, entry, ...stamps] = await (await this.#script("nextVersion")).exec(keys, [String(Math.trunc(clock.floor)), String(ms(clock.ttlMs))]);
     return { version: Number(version), entry: read ? toStoredEntry(entry || null) : null, stamps: stamps.map((s) => parseStamp(s || null)) };
   }
 
   async stampTags(clock: ClockRequest, stampKeys: readonly string[], change: StampChange, ttlMs: number): Promise<number> {
     const expireAt = change.kind === "stale" && change.expireAt !== undefined ? String(Math.trunc(change.expireAt)) : "0";
-    const version = await this.#stampTags.exec([clock.key, ...stampKeys], [String(Math.trunc(clock.floor)), String(ms(clock.ttlMs)), change.kind, expireAt, String(ms(ttlMs))]);
+    const version = await (await this.#script("stampTags")).exec([clock.key, ...stampKeys], [String(Math.trunc(clock.floor)), String(ms(clock.ttlMs)), change.kind, expireAt, String(ms(ttlMs))]);
     return Number(version);
   }
 
@@ -68,7 +75,7 @@ export class UpstashStore implements CacheStore {
       return { version: undefined, entry: toStoredEntry(values[0]), stamps: values.slice(1, -1).map(parseStamp), done: values.at(-1) != null };
     }
     const keys = [clock.key, read.key, ...read.stampKeys, read.doneKey];
-    const [version, entry, ...rest] = await this.#nextVersion.exec(keys, [String(Math.trunc(clock.floor)), String(ms(clock.ttlMs))]);
+    const [version, entry, ...rest] = await (await this.#script("nextVersion")).exec(keys, [String(Math.trunc(clock.floor)), String(ms(clock.ttlMs))]);
     const done = rest.pop();
     return { version: Number(version), entry: toStoredEntry(entry || null), stamps: rest.map((s) => parseStamp(s || null)), done: Boolean(done) };
   }
@@ -78,7 +85,7 @@ export class UpstashStore implements CacheStore {
     done: { key: string; ttlMs: number },
     lock: { key: string; token: string },
   ): Promise<boolean> {
-    const wrote = await this.#finishRefresh.exec(
+    const wrote = await (await this.#script("finishRefresh")).exec(
       [write.key, done.key, lock.key],
       [write.entry, String(Math.trunc(write.version)), String(ms(write.ttlMs)), String(ms(done.ttlMs)), lock.token],
     );
@@ -90,12 +97,12 @@ export class UpstashStore implements CacheStore {
   }
 
   async setIfNotNewer(key: string, entry: string, version: number, ttlMs: number): Promise<boolean> {
-    const wrote = await this.#setIfNotNewer.exec([key], [entry, String(Math.trunc(version)), String(ms(ttlMs))]);
+    const wrote = await (await this.#script("setIfNotNewer")).exec([key], [entry, String(Math.trunc(version)), String(ms(ttlMs))]);
     return Number(wrote) === 1;
   }
 
   async markStale(key: string, version: number): Promise<boolean> {
-    return Number(await this.#markStale.exec([key], [String(Math.trunc(version))])) === 1;
+    return Number(await (await this.#script("markStale")).exec([key], [String(Math.trunc(version))])) === 1;
   }
 
   async delete(...keys: string[]): Promise<void> {
@@ -112,6 +119,6 @@ export class UpstashStore implements CacheStore {
   }
 
   async releaseLock(key: string, token: string): Promise<boolean> {
-    return Number(await this.#releaseLock.exec([key], [token])) === 1;
+    return Number(await (await this.#script("releaseLock")).exec([key], [token])) === 1;
   }
 }
