@@ -78,9 +78,12 @@ class RemoteCacheHandler implements CacheHandler {
       return undefined;
     }
     this.#report.ok();
-    this.#versions.remember(cacheKey, found.version, found.locked ? token : undefined, nowMs);
     const { state, entry, tag } = found;
-    if ((state === "fresh" || state === "stale") && entry) {
+    const served = (state === "fresh" || state === "stale") && entry !== null;
+    // Only a read that tells Next.js to render the entry here (a miss, a won lock) gives its version to
+    // the set that follows: a hit long before would make the new entry older than stamps it has seen.
+    if (!served || found.locked) this.#versions.remember(cacheKey, found.version, found.locked ? token : undefined, nowMs);
+    if (served) {
       if (this.#report.listening) {
         this.#report.emit(
           state === "fresh"
@@ -88,7 +91,7 @@ class RemoteCacheHandler implements CacheHandler {
             : { type: "stale", key: cacheKey, regenerate: found.locked, reason: tag === undefined ? "revalidate" : "tag", tag },
         );
       }
-      return presentEntry(entry, state, found.locked, nowMs);
+      return presentEntry(entry!, state, found.locked, nowMs);
     }
     if (this.#report.listening) this.#report.emit({ type: "miss", key: cacheKey, reason: state === "fresh" || state === "stale" ? "unreadable" : state, tag });
     return undefined;

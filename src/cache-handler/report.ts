@@ -4,7 +4,9 @@ import type { CacheHandlerEvent } from "./types.js";
 /** One event as a debug log line: `type key=value ...`. */
 function formatEvent(event: CacheHandlerEvent): string {
   const { type, ...rest } = event;
-  const parts = Object.entries(rest).map(([k, v]) => `${k}=${v instanceof Error ? describeError(v) : typeof v === "string" ? v : JSON.stringify(v)}`);
+  const parts = Object.entries(rest)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${v instanceof Error ? describeError(v) : typeof v === "string" ? v : JSON.stringify(v)}`);
   return `${type} ${parts.join(" ")}`;
 }
 

@@ -6,8 +6,9 @@ interface Remembered {
 }
 
 /**
- * What a `get` leaves for the `set` that follows it in this process: the version the read saw on the
- * shared clock (the entry's data is computed after it) and the regeneration lock's token if it won one.
+ * What a `get` that sends Next.js to render an entry (a miss, or a won regeneration lock) leaves for the
+ * `set` that follows it in this process: the version the read saw on the shared clock (the entry's data
+ * is computed after it) and the lock's token.
  * Bounded: a version is forgotten `windowMs` after its read (a `set` then takes its version in its own
  * script), and past `maxKeys` the oldest are dropped.
  */

@@ -127,6 +127,21 @@ describe("cache handler: an entry's version is taken before its data is computed
     expect(nextSees(await h.handler.get("j", []), h.clock.now)).toBe("serve");
   });
 
+  it("only the read that leads to a regeneration gives its version: hits before it do not (one regeneration per invalidation)", async () => {
+    const h = handlerHarness();
+    await h.put("k", { tags: ["posts"] });
+    expect(nextSees(await h.handler.get("k", []), h.clock.now)).toBe("serve"); // a hit, long before
+    h.advance(1);
+    await h.handler.updateTags(["posts"]);
+    expect(await h.handler.get("k", [])).toBeUndefined();
+    await h.put("k", { tags: ["posts"] });
+    expect(nextSees(await h.handler.get("k", []), h.clock.now)).toBe("serve");
+    await h.handler.updateTags(["posts"], { expire: 31_536_000 });
+    expect(nextSees(await h.handler.get("k", []), h.clock.now)).toBe("serve-and-regenerate");
+    await h.put("k", { tags: ["posts"] });
+    expect(nextSees(await h.handler.get("k", []), h.clock.now)).toBe("serve");
+  });
+
   it("the same on the stale path: the winner's read gives the version", async () => {
     const h = handlerHarness();
     await h.put("k", { tags: ["posts"] });
