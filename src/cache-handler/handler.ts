@@ -121,6 +121,7 @@ class RemoteCacheHandler implements CacheHandler {
   async #store(cacheKey: string, entry: CacheEntry): Promise<void> {
     const s = this.#s;
     const keys = handlerKeys(s.prefix, cacheKey);
+    const remembered = this.#versions.take(cacheKey, s.now());
     if (entry.expire === 0 && !s.devServer) {
       // Dynamic: Next.js regenerates it on every read and never serves a stored copy (as its default handler).
       await discard(entry.value);
@@ -130,10 +131,9 @@ class RemoteCacheHandler implements CacheHandler {
     if (entry.expire < 0) {
       // Next.js's eviction sentinel: remove what is stored.
       await discard(entry.value);
-      const { token } = this.#versions.take(cacheKey, s.now());
       const evict = { timestamp: 0, revalidate: 0, expire: -1, stale: 0, tags: [], value: new Uint8Array(0) };
       await withTimeout(
-        s.store.write({ keys, clock: this.#clock(), entry: evict, version: undefined, capVersion: 0, ttlMs: 1, lockToken: token, evict: true }),
+        s.store.write({ keys, clock: this.#clock(), entry: evict, version: undefined, capVersion: 0, ttlMs: 1, lockToken: remembered.token, evict: true }),
         s.writeTimeoutMs,
         "cache handler set",
       );
@@ -159,13 +159,13 @@ class RemoteCacheHandler implements CacheHandler {
       this.#report.emit({ type: "set-skipped", key: cacheKey, reason: "expired", bytes: read.bytes.byteLength });
       return;
     }
-    const remembered = this.#versions.take(cacheKey, now);
     const { timestamp, revalidate, expire, stale } = entry;
+    const tags = [...new Set(entry.tags.map(storedTag))].filter((tag) => tag.length > 0); // an empty line ends the tags
     const written = await withTimeout(
       s.store.write({
         keys,
         clock: this.#clock(),
-        entry: { timestamp, revalidate, expire, stale, tags: entry.tags.map(storedTag), value: read.bytes },
+        entry: { timestamp, revalidate, expire, stale, tags, value: read.bytes },
         version: remembered.version,
         // No read before this regeneration here: the entry's own start, on this process's clock.
         capVersion: Math.trunc(timestamp) * 1000,

@@ -169,6 +169,12 @@ describe("cache handler: the interface's rules", () => {
     expect(await bytesOf(await h.handler.get("k", []))).toEqual([0xff, 0xfe, 0x00, 0x80, 0xc3]);
   });
 
+  it("tags are stored once each, empty ones dropped, anything outside printable ASCII percent-encoded", async () => {
+    const h = handlerHarness();
+    await h.put("k", { tags: ["a", "", "a", "b\nc", "caf%C3%A9"] });
+    expect((await h.handler.get("k", []))!.tags).toEqual(["a", "b%0Ac", "caf%C3%A9"]);
+  });
+
   it("set reads the stream once, to its end, and lets go of it", async () => {
     const h = handlerHarness();
     let pulls = 0;
