@@ -49,7 +49,7 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0`;
 
 /** Advances the clock in KEYS[1]: one more than its last value, at least ARGV[1]; it lives ARGV[2] ms. */
-const TICK = `
+export const TICK = `
 local function tick()
   local last = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
   local v = last + 1
@@ -70,15 +70,14 @@ for i = 2, #KEYS do out[#out + 1] = redis.call('GET', KEYS[i]) end
 return out`;
 
 /**
- * KEYS: clock, stamps... ARGV: floor, clock ttl, kind ('stale', 'expire' or 'pages'), expireAt (ms, 0
- * for none), stamp ttl. Applies the change at the new version to every stamp (`applyStampChange`);
- * returns the version as text. Reads stamps of both formats (four fields, or five).
+ * `stamp(key, kind, expireAt, v, ttl)`: applies one change (`kind` 'stale', 'expire' or 'pages';
+ * `expireAt` in ms, '0' for none) at version `v` (text) to the stamp under `key`, which then lives `ttl`
+ * ms (`applyStampChange`). Reads stamps of both formats (four fields, or five).
  */
-export const STAMP_TAGS = `${TICK}
-local v = string.format('%.0f', tick())
-for i = 2, #KEYS do
+export const APPLY_STAMP = `
+local function stamp(key, kind, expireAt, v, ttl)
   local s, e, lv, la, p = '0', '0', '0', '0', '0'
-  local cur = redis.call('GET', KEYS[i])
+  local cur = redis.call('GET', key)
   if type(cur) == 'string' then
     local a, b, c, d, f = string.match(cur, '^%[(%d+),(%d+),(%d+),(%d+),?(%d*)%]$')
     if a then
@@ -86,14 +85,23 @@ for i = 2, #KEYS do
       if f ~= '' then p = f end
     end
   end
-  if ARGV[3] == 'expire' then
+  if kind == 'expire' then
     e = v
-  elseif ARGV[3] == 'pages' then
+  elseif kind == 'pages' then
     p = v
   else
     s = v
-    if ARGV[4] ~= '0' then lv = v; la = ARGV[4] end
+    if expireAt ~= '0' then lv = v; la = expireAt end
   end
-  redis.call('SET', KEYS[i], '[' .. s .. ',' .. e .. ',' .. lv .. ',' .. la .. ',' .. p .. ']', 'PX', ARGV[5])
-end
+  redis.call('SET', key, '[' .. s .. ',' .. e .. ',' .. lv .. ',' .. la .. ',' .. p .. ']', 'PX', ttl)
+end`;
+
+/**
+ * KEYS: clock, stamps... ARGV: floor, clock ttl, kind ('stale', 'expire' or 'pages'), expireAt (ms, 0
+ * for none), stamp ttl. Applies the change at the new version to every stamp (`applyStampChange`);
+ * returns the version as text.
+ */
+export const STAMP_TAGS = `${TICK}${APPLY_STAMP}
+local v = string.format('%.0f', tick())
+for i = 2, #KEYS do stamp(KEYS[i], ARGV[3], ARGV[4], v, ARGV[5]) end
 return v`;
