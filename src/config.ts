@@ -1,5 +1,6 @@
 import type { Client } from "@upstash/qstash";
 import type { Redis } from "@upstash/redis";
+import type { MemoryOption } from "./core/memory-tier.js";
 import type { RefreshOptions } from "./options.js";
 import type { RefreshQueue, SigningKeys } from "./queues/types.js";
 import type { CacheStore } from "./stores/types.js";
@@ -13,6 +14,12 @@ export interface InstanceDefaults extends RefreshOptions {
    * @default []
    */
   tags?: readonly string[];
+  /**
+   * The memory tier for every read (see `FetchOptions.memory`); a job or a call can turn it off or
+   * change it.
+   * @default undefined (off)
+   */
+  memory?: MemoryOption;
 }
 
 /** Configuration of an explicit instance, made with `createCacheback(config)`. */

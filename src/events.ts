@@ -5,8 +5,8 @@ export type CacheStatus = "hit" | "stale" | "miss";
 
 /** Every event an instance emits, by type. Subscribe with `cacheback.on(type, listener)`. */
 export interface CachebackEvents {
-  /** A fresh entry was served. */
-  hit: { key: string; age: number };
+  /** A fresh entry was served (`memory`: from this process's copy, with no Redis command). */
+  hit: { key: string; age: number; memory?: true };
   /** A stale entry was served (or, past `fetchOnStaleThreshold`, refreshed synchronously). */
   stale: { key: string; age: number; syncFetch: boolean; reason: StatusReason; tag?: string };
   /** No usable entry: fetched synchronously (`syncFetch`) or answered with `empty`. */

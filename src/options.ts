@@ -1,5 +1,6 @@
 import { CachebackOptionsError } from "./errors.js";
 import type { Serializer } from "./serializer.js";
+import type { MemoryOption } from "./core/memory-tier.js";
 import type { TagsOption } from "./tags/tags.js";
 
 /**
@@ -64,6 +65,14 @@ export interface FetchOptions<T = unknown, E = unknown> extends RefreshOptions {
    * @default [] (plus the instance's default tags)
    */
   tags?: TagsOption<never[]>;
+  /**
+   * Keeps a copy of fresh entries in this process's memory for `memory.lifetime` seconds: a read that finds
+   * one costs no Redis command. This process's own writes and invalidations take effect in its memory at
+   * once; other instances' reach it within `memory.lifetime` at most. A copy serves only while its entry is
+   * fresh; anything else is read from Redis. `false` turns an instance default off.
+   * @default undefined (off; or the instance's `defaults.memory`)
+   */
+  memory?: MemoryOption | false;
 }
 
 /** The refresh options with every default filled in, in seconds. */

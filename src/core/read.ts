@@ -7,6 +7,7 @@ import { jsonSerializer, type Serializer } from "../serializer.js";
 import type { CoreContext } from "./context.js";
 import { decide, type ReadState } from "./decide.js";
 import { lookup, settle, type Lookup, type LookupPlan } from "./lookup.js";
+import type { MemorySettings } from "./memory-tier.js";
 import { planRead, type Plan } from "./plan.js";
 import { requestMemoRead } from "./request-memo.js";
 import { SETTLED, type RefreshRequest } from "./request.js";
@@ -41,6 +42,7 @@ interface Read<T> {
   options: FetchOptions<T>;
   opts: ResolvedRefreshOptions;
   tags: readonly string[];
+  memory: MemorySettings | undefined;
   serializer: Serializer<T>;
   plan: LookupPlan;
 }
@@ -62,14 +64,24 @@ export function read<T>(deps: ReadDeps, key: CacheKey, fn: Fetcher, options: Fet
     const { ctx } = deps;
     const { name, args } = splitKey(key);
     const keys = entryKeys(ctx.settings.prefix, name, args);
-    const { opts, tags } = planRead(deps.plans, ctx.settings, options as FetchOptions<unknown>, args, keys.entry);
+    const { opts, tags, memory } = planRead(deps.plans, ctx.settings, options as FetchOptions<unknown>, args, keys.entry);
     const serializer = (options.serializer ?? jsonSerializer) as Serializer<T>;
     const plan: LookupPlan = { keys, tags, timeoutMs: ctx.settings.readTimeoutMs, memo: true };
-    r = { deps, keys, name, args, fn, options, opts, tags, serializer, plan };
+    r = { deps, keys, name, args, fn, options, opts, tags, memory, serializer, plan };
   } catch (error) {
     // Long arguments are hashed; outside Node.js the hash loads at start-up: a read that came first waits for it.
     if (error instanceof HashNotReadyError) return hashReady().then(() => read(deps, key, fn, options, valueOnly as true));
     return Promise.reject(error);
+  }
+  if (r.memory) {
+    const copy = deps.ctx.memory.get(r.name, r.keys.entry, deps.ctx.now());
+    const hit = copy && freshHit(r, copy, true);
+    if (hit) {
+      const value = valueOnly ? hit.value : hit;
+      // Inside a 'use cache' scope the tags still reach the enclosing entry.
+      const attach = r.tags.length > 0 ? deps.ctx.settings.onTaggedRead?.(r.tags) : undefined;
+      return attach ? Promise.resolve(attach).then(() => value) : Promise.resolve(value);
+    }
   }
   if (r.tags.length > 0 || !deps.deadlines.limited) return serve(r, undefined, valueOnly);
 
@@ -95,9 +107,12 @@ export function read<T>(deps: ReadDeps, key: CacheKey, fn: Fetcher, options: Fet
   });
 }
 
-/** The result of a fresh untagged entry, or `undefined` when the entry needs the full decision. */
-function freshHit<T>(r: Read<T>, stored: StoredEntry): CachebackResult<T> | undefined {
-  if (typeof stored !== "object" || stored === null || stored.tags !== undefined) return undefined;
+/**
+ * The result of a fresh entry read from Redis without tags (or, `fromMemory`, a copy in this process's
+ * memory, whose tags were checked when it was taken), or `undefined` when the entry needs the full decision.
+ */
+function freshHit<T>(r: Read<T>, stored: StoredEntry, fromMemory = false): CachebackResult<T> | undefined {
+  if (typeof stored !== "object" || stored === null || (stored.tags !== undefined && !fromMemory)) return undefined;
   const { ctx } = r.deps;
   const now = ctx.now();
   if (now >= stored.freshUntil) return undefined;
@@ -108,6 +123,11 @@ function freshHit<T>(r: Read<T>, stored: StoredEntry): CachebackResult<T> | unde
     return undefined; // the full path reports it and treats it as unreadable
   }
   const age = entryAgeSeconds(stored, now);
+  if (fromMemory) {
+    if (ctx.events.wants("hit")) ctx.events.emit("hit", { key: r.keys.entry, age, memory: true });
+    return { value, status: "hit", reason: "fresh", syncFetch: false, age, refreshScheduled: false, background: SETTLED, fromMemory: true };
+  }
+  if (r.memory) ctx.memory.remember(r.name, r.keys.entry, stored, r.tags, now, r.memory);
   if (ctx.events.wants("hit")) ctx.events.emit("hit", { key: r.keys.entry, age });
   return { value, status: "hit", reason: "fresh", syncFetch: false, age, refreshScheduled: false, background: SETTLED };
 }
@@ -152,6 +172,7 @@ async function decideAndServe<T>(r: Read<T>, stored: StoredEntry | typeof FAILED
 
   if (entry && decision.state === "fresh") {
     const age = entryAgeSeconds(entry, now);
+    if (r.memory) ctx.memory.remember(name, keys.entry, entry, tags, now, r.memory);
     ctx.events.emit("hit", { key: keys.entry, age });
     return { value: value as T, status: "hit", reason, syncFetch: false, age, refreshScheduled: false, background: SETTLED };
   }

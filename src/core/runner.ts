@@ -85,6 +85,7 @@ export async function runRefresh(ctx: CoreContext, message: RefreshMessage, fn: 
   } catch (error) {
     return failed("store", error);
   }
+  if (written) ctx.memory.forget(keys.entry);
   const durationMs = ctx.now() - startedAt;
   events.emit("refresh-done", { key: keys.entry, job: message.job, durationMs, written, sync: false });
   return { ok: true, status: written ? "written" : "skipped-newer", key: keys.entry, durationMs, tags };

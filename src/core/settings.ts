@@ -2,6 +2,7 @@ import { CachebackConfigError, CachebackOptionsError } from "../errors.js";
 import { DEFAULT_REFRESH_OPTIONS, resolveRefreshOptions, type RefreshOptions, type ResolvedRefreshOptions } from "../options.js";
 import type { SigningKeys } from "../queues/types.js";
 import type { BackoffSettings } from "./breaker.js";
+import type { MemorySettings } from "./memory-tier.js";
 import type { VersionClock } from "../version-clock.js";
 
 /**
@@ -13,6 +14,8 @@ export interface CoreSettings {
   prefix: string;
   /** The instance defaults as given (per-call options are layered over them). */
   defaults: RefreshOptions | undefined;
+  /** The instance's memory tier, resolved (`undefined`: off unless a read turns it on). */
+  defaultMemory: MemorySettings | undefined;
   /** The instance defaults over the library defaults, checked. */
   resolvedDefaults: ResolvedRefreshOptions;
   /** Milliseconds a read waits on the store before it falls back to the fetcher. */

@@ -62,7 +62,10 @@ export class SyncFetcher {
     const raw = encodeEntry(keys.entry, value, serializer, options, version, this.#ctx.now(), tags);
     const durationMs = this.#ctx.now() - startedAt;
     const write = withTimeout(store.setIfNotNewer(keys.entry, raw, version, options.ttl * 1000), settings.backgroundTimeoutMs, () => `write of ${keys.entry}`).then(
-      (written) => events.emit("refresh-done", { key: keys.entry, job, durationMs, written, sync: true }),
+      (written) => {
+        if (written) this.#ctx.memory.forget(keys.entry);
+        events.emit("refresh-done", { key: keys.entry, job, durationMs, written, sync: true });
+      },
       (error: unknown) => report.error("write", keys.entry, error),
     );
     // Later readers in this process join the in-flight call until the write has landed.

@@ -28,6 +28,7 @@ export async function stampTags(ctx: CoreContext, tags: string | readonly string
   } catch (error) {
     throw new CachebackStoreError(`${what}(${encoded.map((t) => JSON.stringify(t)).join(", ")})`, error);
   }
+  ctx.memory.forgetTagged(encoded);
   ctx.events.emit("tags-invalidated", { tags: encoded, kind: change.kind === "expire" ? "expire" : "stale", version });
   return { tags: encoded, version };
 }

@@ -49,6 +49,7 @@ export async function invalidate(ctx: CoreContext, scheduler: RefreshScheduler, 
   const opts = resolveOptions(ctx.settings, kept, options);
   const at = ctx.now();
   const marked = await ctx.store.markStale(keys.entry, await writeVersion(ctx, tags));
+  ctx.memory.forget(keys.entry);
   const token = crypto.randomUUID();
   await ctx.store.forceLock(keys.lock, token, opts.refreshTimeout * 1000);
   try {
@@ -64,6 +65,7 @@ export async function invalidate(ctx: CoreContext, scheduler: RefreshScheduler, 
 export async function remove(ctx: CoreContext, key: CacheKey): Promise<void> {
   const { keys } = keysOf(ctx, key);
   await ctx.store.delete(keys.entry, keys.lock);
+  ctx.memory.forget(keys.entry);
 }
 
 /**
@@ -78,6 +80,7 @@ export async function set<T>(ctx: CoreContext, key: CacheKey, value: T, options?
   const version = await writeVersion(ctx, tags);
   const raw = encodeEntry(keys.entry, value, serializer, opts, version, ctx.now(), tags);
   await ctx.store.set(keys.entry, raw, opts.ttl * 1000);
+  ctx.memory.forget(keys.entry);
 }
 
 /** Reads the stored entry with its status, age and tags; no fetch, no refresh, no events. */

@@ -1,5 +1,6 @@
 import type { CachebackConfig } from "../config.js";
 import type { CoreParts } from "../core/context.js";
+import { resolveMemory } from "../core/memory-tier.js";
 import { maxTtlDefault, withinMaxTtl } from "../core/settings.js";
 import { resolveRefreshOptions } from "../options.js";
 import { CachebackOptionsError } from "../errors.js";
@@ -55,6 +56,7 @@ export function assemble(config: CachebackConfig = {}): CoreParts {
     settings: {
       prefix: config.prefix ?? DEFAULT_PREFIX,
       defaults: config.defaults,
+      defaultMemory: resolveMemory(config.defaults?.memory),
       resolvedDefaults: withinMaxTtl(resolveRefreshOptions(maxTtlDefault(maxTtlMs), config.defaults), maxTtlMs), // fails fast on bad defaults
       readTimeoutMs: (config.readTimeout ?? env.readTimeout ?? 1) * 1000,
       backgroundTimeoutMs: (config.backgroundTimeout ?? 10) * 1000,
