@@ -1,51 +1,29 @@
-import type { Deadlines } from "../deadlines.js";
 import { HashNotReadyError, hashReady } from "../hash.js";
 import { entryAgeSeconds, type StoredEntry } from "../entry.js";
-import { entryKeys, splitKey, type CacheKey, type EntryKeys } from "../keys.js";
-import type { FetchOptions, ResolvedRefreshOptions } from "../options.js";
+import { entryKeys, splitKey, type CacheKey } from "../keys.js";
+import type { FetchOptions } from "../options.js";
 import { jsonSerializer, type Serializer } from "../serializer.js";
-import type { CoreContext } from "./context.js";
-import { decide, type ReadState } from "./decide.js";
-import { lookup, settle, type Lookup, type LookupPlan } from "./lookup.js";
-import type { MemorySettings } from "./memory-tier.js";
-import { planRead, type Plan } from "./plan.js";
+import type { LookupPlan } from "./lookup.js";
+import { planRead } from "./plan.js";
 import { requestMemoRead } from "./request-memo.js";
-import { SETTLED, type RefreshRequest } from "./request.js";
-import type { CachebackResult } from "./results.js";
-import type { RefreshScheduler } from "./scheduler.js";
-import type { Fetcher, SyncFetcher } from "./sync-fetch.js";
+import { SETTLED } from "./request.js";
+import type { serve as SlowPath } from "./read-slow.js";
+import { FAILED, type Read, type ReadDeps } from "./read-types.js";
 
-/** What the read path works with. */
-export interface ReadDeps {
-  ctx: CoreContext;
-  scheduler: RefreshScheduler;
-  sync: () => Promise<SyncFetcher>;
-  /** Plans of frozen option objects (a job's), so a job's reads resolve their options once. */
-  plans: WeakMap<object, Plan>;
-  /** The read timeout, without a timer made per read. */
-  deadlines: Deadlines;
-}
+export type { ReadDeps } from "./read-types.js";
+import type { CachebackResult } from "./results.js";
+import type { Fetcher } from "./sync-fetch.js";
+
 
 const NO_OPTIONS: FetchOptions<unknown> = Object.freeze({});
-const STORE_ERROR: ReadState = Object.freeze({ state: "miss", reason: "store-error" });
-/** What the lean path hands on when the store failed or timed out. */
-const FAILED = Symbol("store failed");
-const UNREADABLE: ReadState = Object.freeze({ state: "miss", reason: "unreadable" });
 
-/** One read in progress: what every phase of it needs. */
-interface Read<T> {
-  deps: ReadDeps;
-  keys: EntryKeys;
-  name: string;
-  args: unknown[];
-  fn: Fetcher;
-  options: FetchOptions<T>;
-  opts: ResolvedRefreshOptions;
-  tags: readonly string[];
-  memory: MemorySettings | undefined;
-  serializer: Serializer<T>;
-  plan: LookupPlan;
+// Everything but a fresh hit (the decision, stale and miss handling) loads with the first read that needs it.
+let slow: Promise<typeof SlowPath> | undefined;
+function serve<T>(r: Read<T>, stored: StoredEntry | typeof FAILED | undefined, valueOnly: boolean): Promise<unknown> {
+  slow ??= import("./read-slow.js").then((m) => m.serve);
+  return slow.then((slowServe) => slowServe(r, stored, valueOnly));
 }
+
 
 /**
  * The read path. A fresh entry is returned after one store read; a stale one is returned at once and one
@@ -132,81 +110,3 @@ function freshHit<T>(r: Read<T>, stored: StoredEntry, fromMemory = false): Cache
   return { value, status: "hit", reason: "fresh", syncFetch: false, age, refreshScheduled: false, background: SETTLED };
 }
 
-/**
- * The rest of a read: looks the entry up (unless `stored` is what the lean path read, or `FAILED`),
- * decides, and serves.
- */
-async function serve<T>(r: Read<T>, stored: StoredEntry | typeof FAILED | undefined, valueOnly: boolean): Promise<unknown> {
-  const result = await decideAndServe(r, stored);
-  return valueOnly ? result.value : result;
-}
-
-async function decideAndServe<T>(r: Read<T>, stored: StoredEntry | typeof FAILED | undefined): Promise<CachebackResult<T>> {
-  const { deps, keys, name, args, fn, options, opts, tags, serializer } = r;
-  const { ctx } = deps;
-  let found: Lookup | undefined;
-  try {
-    if (stored === undefined) {
-      if (tags.length > 0) await ctx.settings.onTaggedRead?.(tags);
-      found = await lookup(ctx, r.plan);
-    } else if (stored !== FAILED) {
-      found = await settle(ctx, r.plan, stored, undefined);
-    }
-  } catch (error) {
-    ctx.report.error("read", keys.entry, error);
-  }
-
-  const entry = found?.entry;
-  const now = ctx.now();
-  let decision = found === undefined ? STORE_ERROR : found.unreadable ? UNREADABLE : decide(entry, found.verdict, now, opts.fetchOnStaleThreshold);
-  let value: T | undefined;
-  if (entry && decision.state !== "miss") {
-    try {
-      value = serializer.deserialize(entry.value);
-    } catch (error) {
-      ctx.report.error("read", keys.entry, error);
-      decision = UNREADABLE;
-    }
-  }
-  const { reason, tag } = decision;
-
-  if (entry && decision.state === "fresh") {
-    const age = entryAgeSeconds(entry, now);
-    if (r.memory) ctx.memory.remember(name, keys.entry, entry, tags, now, r.memory);
-    ctx.events.emit("hit", { key: keys.entry, age });
-    return { value: value as T, status: "hit", reason, syncFetch: false, age, refreshScheduled: false, background: SETTLED };
-  }
-
-  const request: RefreshRequest = { keys, job: name, args, options: opts, tags, fn, readOptions: options as FetchOptions<unknown> };
-  if (entry && decision.state === "stale") {
-    const age = entryAgeSeconds(entry, now);
-    ctx.events.emit("stale", { key: keys.entry, age, syncFetch: false, reason, tag });
-    const background = deps.scheduler.request(request, "stale");
-    return { value: value as T, status: "stale", reason, tag, syncFetch: false, age, refreshScheduled: true, background };
-  }
-
-  if (entry && decision.state === "too-stale") {
-    try {
-      const { value: fresh, background } = await (await deps.sync()).run<T>(request, fn, serializer);
-      ctx.events.emit("stale", { key: keys.entry, age: entryAgeSeconds(entry, ctx.now()), syncFetch: true, reason, tag });
-      return { value: fresh, status: "stale", reason, tag, syncFetch: true, age: 0, refreshScheduled: false, background };
-    } catch (error) {
-      // The source failed: serve what we have rather than an error page, and retry in the background.
-      ctx.events.emit("refresh-failed", { key: keys.entry, job: name, error, sync: true });
-      const age = entryAgeSeconds(entry, ctx.now());
-      ctx.events.emit("stale", { key: keys.entry, age, syncFetch: false, reason, tag });
-      const background = deps.scheduler.request(request, "stale");
-      return { value: value as T, status: "stale", reason, tag, syncFetch: false, age, refreshScheduled: true, background };
-    }
-  }
-
-  // Miss: absent, expired by a tag, unreadable, or the store is down.
-  if (options.fetchOnMiss === false && reason !== "store-error") {
-    ctx.events.emit("miss", { key: keys.entry, syncFetch: false, reason, tag });
-    const background = deps.scheduler.request(request, "miss");
-    return { value: (options.empty ?? null) as T, status: "miss", reason, tag, syncFetch: false, age: null, refreshScheduled: true, background };
-  }
-  ctx.events.emit("miss", { key: keys.entry, syncFetch: true, reason, tag });
-  const { value: fetched, background } = await (await deps.sync()).run<T>(request, fn, serializer);
-  return { value: fetched, status: "miss", reason, tag, syncFetch: true, age: 0, refreshScheduled: false, background };
-}

@@ -1,0 +1,89 @@
+import { entryAgeSeconds, type StoredEntry } from "../entry.js";
+import type { FetchOptions } from "../options.js";
+import { decide, type ReadState } from "./decide.js";
+import { lookup, settle, type Lookup } from "./lookup.js";
+import { FAILED, type Read } from "./read-types.js";
+import { SETTLED, type RefreshRequest } from "./request.js";
+import type { CachebackResult } from "./results.js";
+
+const STORE_ERROR: ReadState = Object.freeze({ state: "miss", reason: "store-error" });
+const UNREADABLE: ReadState = Object.freeze({ state: "miss", reason: "unreadable" });
+
+/**
+ * The rest of a read: looks the entry up (unless `stored` is what the lean path read, or `FAILED`),
+ * decides, and serves.
+ */
+export async function serve<T>(r: Read<T>, stored: StoredEntry | typeof FAILED | undefined, valueOnly: boolean): Promise<unknown> {
+  const result = await decideAndServe(r, stored);
+  return valueOnly ? result.value : result;
+}
+
+async function decideAndServe<T>(r: Read<T>, stored: StoredEntry | typeof FAILED | undefined): Promise<CachebackResult<T>> {
+  const { deps, keys, name, args, fn, options, opts, tags, serializer } = r;
+  const { ctx } = deps;
+  let found: Lookup | undefined;
+  try {
+    if (stored === undefined) {
+      if (tags.length > 0) await ctx.settings.onTaggedRead?.(tags);
+      found = await lookup(ctx, r.plan);
+    } else if (stored !== FAILED) {
+      found = await settle(ctx, r.plan, stored, undefined);
+    }
+  } catch (error) {
+    ctx.report.error("read", keys.entry, error);
+  }
+
+  const entry = found?.entry;
+  const now = ctx.now();
+  let decision = found === undefined ? STORE_ERROR : found.unreadable ? UNREADABLE : decide(entry, found.verdict, now, opts.fetchOnStaleThreshold);
+  let value: T | undefined;
+  if (entry && decision.state !== "miss") {
+    try {
+      value = serializer.deserialize(entry.value);
+    } catch (error) {
+      ctx.report.error("read", keys.entry, error);
+      decision = UNREADABLE;
+    }
+  }
+  const { reason, tag } = decision;
+
+  if (entry && decision.state === "fresh") {
+    const age = entryAgeSeconds(entry, now);
+    if (r.memory) ctx.memory.remember(name, keys.entry, entry, tags, now, r.memory);
+    ctx.events.emit("hit", { key: keys.entry, age });
+    return { value: value as T, status: "hit", reason, syncFetch: false, age, refreshScheduled: false, background: SETTLED };
+  }
+
+  const request: RefreshRequest = { keys, job: name, args, options: opts, tags, fn, readOptions: options as FetchOptions<unknown> };
+  if (entry && decision.state === "stale") {
+    const age = entryAgeSeconds(entry, now);
+    ctx.events.emit("stale", { key: keys.entry, age, syncFetch: false, reason, tag });
+    const background = deps.scheduler.request(request, "stale");
+    return { value: value as T, status: "stale", reason, tag, syncFetch: false, age, refreshScheduled: true, background };
+  }
+
+  if (entry && decision.state === "too-stale") {
+    try {
+      const { value: fresh, background } = await (await deps.sync()).run<T>(request, fn, serializer);
+      ctx.events.emit("stale", { key: keys.entry, age: entryAgeSeconds(entry, ctx.now()), syncFetch: true, reason, tag });
+      return { value: fresh, status: "stale", reason, tag, syncFetch: true, age: 0, refreshScheduled: false, background };
+    } catch (error) {
+      // The source failed: serve what we have rather than an error page, and retry in the background.
+      ctx.events.emit("refresh-failed", { key: keys.entry, job: name, error, sync: true });
+      const age = entryAgeSeconds(entry, ctx.now());
+      ctx.events.emit("stale", { key: keys.entry, age, syncFetch: false, reason, tag });
+      const background = deps.scheduler.request(request, "stale");
+      return { value: value as T, status: "stale", reason, tag, syncFetch: false, age, refreshScheduled: true, background };
+    }
+  }
+
+  // Miss: absent, expired by a tag, unreadable, or the store is down.
+  if (options.fetchOnMiss === false && reason !== "store-error") {
+    ctx.events.emit("miss", { key: keys.entry, syncFetch: false, reason, tag });
+    const background = deps.scheduler.request(request, "miss");
+    return { value: (options.empty ?? null) as T, status: "miss", reason, tag, syncFetch: false, age: null, refreshScheduled: true, background };
+  }
+  ctx.events.emit("miss", { key: keys.entry, syncFetch: true, reason, tag });
+  const { value: fetched, background } = await (await deps.sync()).run<T>(request, fn, serializer);
+  return { value: fetched, status: "miss", reason, tag, syncFetch: true, age: 0, refreshScheduled: false, background };
+}

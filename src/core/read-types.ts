@@ -1,0 +1,39 @@
+import type { Deadlines } from "../deadlines.js";
+import type { EntryKeys } from "../keys.js";
+import type { FetchOptions, ResolvedRefreshOptions } from "../options.js";
+import type { Serializer } from "../serializer.js";
+import type { CoreContext } from "./context.js";
+import type { LookupPlan } from "./lookup.js";
+import type { MemorySettings } from "./memory-tier.js";
+import type { Plan } from "./plan.js";
+import type { RefreshScheduler } from "./scheduler.js";
+import type { Fetcher, SyncFetcher } from "./sync-fetch.js";
+
+/** What the read path works with. */
+export interface ReadDeps {
+  ctx: CoreContext;
+  scheduler: RefreshScheduler;
+  sync: () => Promise<SyncFetcher>;
+  /** Plans of frozen option objects (a job's), so a job's reads resolve their options once. */
+  plans: WeakMap<object, Plan>;
+  /** The read timeout, without a timer made per read. */
+  deadlines: Deadlines;
+}
+
+/** What the lean path hands on when the store failed or timed out. */
+export const FAILED: unique symbol = Symbol("store failed");
+
+/** One read in progress: what every phase of it needs. */
+export interface Read<T> {
+  deps: ReadDeps;
+  keys: EntryKeys;
+  name: string;
+  args: unknown[];
+  fn: Fetcher;
+  options: FetchOptions<T>;
+  opts: ResolvedRefreshOptions;
+  tags: readonly string[];
+  memory: MemorySettings | undefined;
+  serializer: Serializer<T>;
+  plan: LookupPlan;
+}
