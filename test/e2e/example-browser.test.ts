@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDevServers, type DevServers } from "../../src/dev/index.js";
+import { startDevServers, type DevServers } from "../../packages/dev/src/index.js";
 import { ROOT } from "../helpers/built-package.js";
 import { randomPrefix } from "../helpers/wait.js";
 import { startExample, type ExampleServer } from "./example-app.js";

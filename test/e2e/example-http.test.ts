@@ -1,9 +1,9 @@
 import { Redis } from "@upstash/redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Cacheback } from "../../src/cacheback.js";
-import { startDevServers, type DevServers } from "../../src/dev/index.js";
+import { startDevServers, type DevServers } from "../../packages/dev/src/index.js";
 import type { RefreshMessage } from "../../src/message.js";
-import type { MessageView } from "../../src/dev/qstash-views.js";
+import type { MessageView } from "../../packages/dev/src/qstash-server/views.js";
 import { signQStashMessage } from "../../src/qstash/signing.js";
 import { eventually, randomPrefix } from "../helpers/wait.js";
 import { startExample, type ExampleServer } from "./example-app.js";

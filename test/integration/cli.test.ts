@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, randomPrefix } from "../helpers/wait.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const cli = fileURLToPath(new URL("../../dist/dev/cli.js", import.meta.url));
+const cli = fileURLToPath(new URL("../../packages/dev/dist/bin.js", import.meta.url));
 const ENV_KEYS = [
   "UPSTASH_REDIS_REST_URL",
   "UPSTASH_REDIS_REST_TOKEN",

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { Client, QstashError, Receiver, SignatureError } from "@upstash/qstash";
 import { decodeJwt, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startQStashServer, type QStashServer } from "../../src/dev/qstash-server.js";
+import { startQStashServer, type QStashServer } from "../../packages/dev/src/qstash-server.js";
 import { QSTASH_DEV_CURRENT_SIGNING_KEY, QSTASH_DEV_NEXT_SIGNING_KEY } from "../../src/qstash/dev-credentials.js";
 import { signQStashMessage } from "../../src/qstash/signing.js";
 import {

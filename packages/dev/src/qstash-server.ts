@@ -1,17 +1,21 @@
 import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { DeliveryEngine, validateDestination, type PublishInput, type PublishResult } from "../qstash/delivery.js";
 import {
+  DeliveryEngine,
+  DeliveryEngineClosedError,
   QSTASH_DEV_CURRENT_SIGNING_KEY,
   QSTASH_DEV_NEXT_SIGNING_KEY,
   QSTASH_DEV_PORT,
   QSTASH_DEV_TOKEN,
-} from "../qstash/dev-credentials.js";
-import { DeliveryEngineClosedError, QStashPublishError } from "../qstash/errors.js";
-import { parsePublishHeaders } from "../qstash/publish-headers.js";
+  QStashPublishError,
+  validateDestination,
+  type PublishInput,
+  type PublishResult,
+} from "next-cacheback/delivery";
 import { DevServerOptionsError } from "./errors.js";
 import { baseUrl, closeServer, listen } from "./ports.js";
-import { consolePage, messageView } from "./qstash-views.js";
+import { parsePublishHeaders } from "./qstash-server/publish-headers.js";
+import { consolePage, messageView } from "./qstash-server/views.js";
 
 /** Options of {@link startQStashServer}. */
 export interface QStashServerOptions {

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { readFileSync } from "node:fs";
 import { CliUsageError, parseCli, USAGE, type CliOptions } from "./cli-options.js";
 import { devServersEnv } from "./dev-servers.js";
@@ -21,7 +20,7 @@ class CliStartError extends Error {
 }
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version?: string };
   return pkg.version ?? "unknown";
 }
 
@@ -153,12 +152,19 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    if (code !== undefined) process.exitCode = code;
-  },
-  (error: unknown) => {
+/**
+ * Runs the `next-cacheback-dev` command line (`dev [flags]`, `--help`, `--version`) in this process, as the
+ * `next-cacheback-dev` binary and the `next-cacheback` launcher do. Never rejects: problems are printed.
+ *
+ * @param argv The arguments, without the node and script paths, such as `["dev", "--redis-port", "0"]`.
+ * @returns The exit code when the command is done (help, version, a usage error, a failed start), or
+ * `undefined` once the servers are running: they then run until SIGINT or SIGTERM, which exit 0.
+ */
+export async function runCli(argv: readonly string[]): Promise<number | undefined> {
+  try {
+    return await main(argv);
+  } catch (error) {
     console.error(`next-cacheback: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
-  },
-);
+    return 1;
+  }
+}

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { QSTASH_DEV_PORT } from "../qstash/dev-credentials.js";
+import { QSTASH_DEV_PORT } from "next-cacheback/delivery";
 import { DEV_REDIS_REST_PORT } from "./redis-rest.js";
 
 /** What the command line asked for, flags resolved against the environment. */
@@ -43,7 +43,9 @@ Flags:
   --host <host>                Interface both servers listen on. Default: 127.0.0.1
   --quiet                      Print only the environment and where the servers listen, no activity log
   -h, --help                   Show this help
-  --version                    Print the version of next-cacheback
+  --version                    Print the version of next-cacheback-dev
+
+The same command runs as \`next-cacheback-dev dev [flags]\` (the binary of next-cacheback-dev).
 
 Example:
   npx next-cacheback dev
