@@ -3,17 +3,19 @@
  * The `next-cacheback` command. Its one command, `dev`, lives in the package `next-cacheback-dev`, so the dev
  * servers and their dependencies (ioredis among them) never reach an app's production install:
  *
- * - when `next-cacheback-dev` is installed in the project (a devDependency), its CLI runs in this process;
- * - otherwise `npm exec` fetches a compatible version into npm's cache and runs it, the way `npx` would.
- *   `NEXT_CACHEBACK_DEV_PACKAGE` replaces the package given to `npm exec` (a version, a tarball, a directory).
+ * - when `next-cacheback-dev` is installed in the project (a devDependency), that copy is used;
+ * - otherwise `npm exec` fetches a compatible version into npm's cache, the way `npx` would (nothing is added
+ *   to the project). `NEXT_CACHEBACK_DEV_PACKAGE` names another package spec (a version, a tarball, a directory).
+ *
+ * Either way its CLI then runs in this very process, so Ctrl-C, SIGTERM and the exit code behave exactly as
+ * with `next-cacheback-dev` itself: no npm process or shell sits between the signal and the servers.
  *
  * Node-only on purpose: this file is a command, never part of the library's runtime code path.
  */
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { constants } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, delimiter, dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const DEV_PACKAGE = "next-cacheback-dev";
@@ -21,10 +23,8 @@ const DEV_PACKAGE = "next-cacheback-dev";
 /** The versions of `next-cacheback-dev` this version of next-cacheback works with (what `npm exec` fetches). */
 const DEV_PACKAGE_RANGE = "^0.1.0";
 
-/** Environment variable: the package spec `npm exec` runs instead of `next-cacheback-dev@<range>`. */
+/** Environment variable: the package spec `npm exec` fetches instead of `next-cacheback-dev@<range>`. */
 const PACKAGE_OVERRIDE = "NEXT_CACHEBACK_DEV_PACKAGE";
-
-const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
 /** The directory of this installed next-cacheback (the one holding its package.json). */
 const OWN_ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -85,58 +85,67 @@ function npmCommand(): { command: string; prefix: string[]; shell: boolean } {
   return { command: windows ? "npm.cmd" : "npm", prefix: [], shell: windows };
 }
 
-function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
-  if (code !== null) return code;
-  const number = signal === null ? undefined : (constants.signals as Record<string, number | undefined>)[signal];
-  return number === undefined ? 1 : 128 + number;
+/** The `next-cacheback-dev/cli` module of the package whose bin directory comes first in `path`. */
+function devCliOnPath(path: string): string | undefined {
+  for (const entry of path.split(delimiter)) {
+    if (basename(entry) !== ".bin") continue;
+    const packageJson = join(entry, "..", DEV_PACKAGE, "package.json");
+    if (existsSync(packageJson)) return createRequire(packageJson).resolve(`${DEV_PACKAGE}/cli`);
+  }
+  return undefined;
 }
 
 /**
- * Runs `npm exec --yes --package=<spec> --package=<this next-cacheback> -- next-cacheback-dev <argv>` with the
- * terminal inherited, forwarding SIGINT, SIGTERM and SIGHUP, and resolves with its exit code. This package's
- * own directory goes along so npm links the installed next-cacheback for the peer dependency instead of
- * looking for it in the registry.
+ * Has `npm exec` fetch `spec` into npm's cache (as `npx` does; nothing is added to the project) and returns
+ * the path of its `cli` module. npm installs the package with this next-cacheback linked in for its peer
+ * dependency (so the registry is never asked for next-cacheback) and puts its bin directory first on the
+ * PATH of the command it runs, here `node -p process.env.PATH`; the package sits next to that directory.
  */
-function runWithNpmExec(spec: string, argv: readonly string[]): Promise<number> {
+function fetchDevCli(spec: string): Promise<string> {
   const npm = npmCommand();
-  const args = [...npm.prefix, "exec", "--yes", `--package=${spec}`, `--package=${OWN_ROOT}`, "--", DEV_PACKAGE, ...argv];
+  const args = [...npm.prefix, "exec", "--yes", `--package=${spec}`, `--package=${OWN_ROOT}`, "--", "node", "-p", "process.env.PATH"];
   const env = { ...process.env };
   // Set when this runs under npx: it would name the packages of the outer `npm exec` to the inner one.
   delete env.npm_config_package;
-  return new Promise((resolve) => {
-    const child = spawn(npm.command, args, { stdio: "inherit", env, shell: npm.shell });
-    const forward = (signal: NodeJS.Signals): void => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    };
-    for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
-    const done = (code: number): void => {
-      for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
-      resolve(code);
-    };
-    child.once("error", (error) => {
-      console.error(`next-cacheback: could not run npm to start ${DEV_PACKAGE} (${error.message}). Install it instead: npm install --save-dev ${DEV_PACKAGE}`);
-      done(1);
+  return new Promise((resolve, reject) => {
+    const child = spawn(npm.command, args, { stdio: ["ignore", "pipe", "inherit"], env, shell: npm.shell });
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
+    child.once("error", (error) => reject(new Error(`could not run npm (${error.message})`)));
+    child.once("close", (code, signal) => {
+      if (code !== 0) {
+        reject(new Error(`npm exec could not fetch ${spec} (${signal ?? `exit code ${code}`})`));
+        return;
+      }
+      const cli = devCliOnPath(out.trim().split("\n").pop() ?? "");
+      if (cli === undefined) reject(new Error(`npm exec installed ${spec}, but it holds no ${DEV_PACKAGE} package`));
+      else resolve(cli);
     });
-    child.once("exit", (code, signal) => done(exitCodeOf(code, signal)));
   });
 }
 
 async function runDev(argv: readonly string[]): Promise<number | undefined> {
   const override = process.env[PACKAGE_OVERRIDE]?.trim();
-  if (override === undefined || override === "") {
-    const cli = installedDevCli();
-    if (cli !== undefined) {
-      const { runCli } = (await import(pathToFileURL(cli).href)) as { runCli(argv: readonly string[]): Promise<number | undefined> };
-      return runCli(argv);
+  let cli = override ? undefined : installedDevCli();
+  if (cli === undefined) {
+    const spec = override || `${DEV_PACKAGE}@${DEV_PACKAGE_RANGE}`;
+    if (!argv.includes("--quiet")) {
+      console.error(
+        override
+          ? `next-cacheback: fetching ${spec} (${PACKAGE_OVERRIDE}) with npm exec`
+          : `next-cacheback: ${DEV_PACKAGE} is not installed in this project: fetching ${spec} with npm exec (npm install --save-dev ${DEV_PACKAGE} pins it)`,
+      );
+    }
+    try {
+      cli = await fetchDevCli(spec);
+    } catch (error) {
+      console.error(`next-cacheback: ${(error as Error).message}. Install it in the project instead: npm install --save-dev ${DEV_PACKAGE}`);
+      return 1;
     }
   }
-  const spec = override || `${DEV_PACKAGE}@${DEV_PACKAGE_RANGE}`;
-  if (!argv.includes("--quiet")) {
-    console.error(
-      `next-cacheback: running ${spec} with npm exec${override ? ` (from ${PACKAGE_OVERRIDE})` : `; npm install --save-dev ${DEV_PACKAGE} to pin it`}`,
-    );
-  }
-  return runWithNpmExec(spec, argv);
+  // The dev servers run in this process, whichever copy provides them: signals and the exit code are theirs.
+  const { runCli } = (await import(pathToFileURL(cli).href)) as { runCli(argv: readonly string[]): Promise<number | undefined> };
+  return runCli(argv);
 }
 
 async function main(argv: readonly string[]): Promise<number | undefined> {
