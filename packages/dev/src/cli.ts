@@ -2,14 +2,14 @@ import { readFileSync } from "node:fs";
 import { CliUsageError, parseCli, USAGE, type CliOptions } from "./cli-options.js";
 import { devServersEnv } from "./dev-servers.js";
 import { redactRedisUrl } from "./redis-rest/bridge.js";
-import { DevServerOptionsError, PortInUseError } from "./errors.js";
+import { describeError, DevServerError, DevServerOptionsError, PortInUseError } from "./errors.js";
 import { startQStashServer, type QStashServer } from "./qstash-server.js";
 import { startRedisRestServer, type RedisRestServer } from "./redis-rest.js";
 
 const SHUTDOWN_GRACE_MS = 5_000;
 
 /** A failure to start, with the message to print and the exit code. */
-class CliStartError extends Error {
+class CliStartError extends DevServerError {
   override name = "CliStartError";
   constructor(
     message: string,
@@ -31,8 +31,7 @@ function startError(error: unknown, server: string, portFlag: string): CliStartE
       1,
     );
   }
-  const message = error instanceof Error ? error.message : String(error);
-  return new CliStartError(`Cannot start the ${server}: ${message}`, error instanceof DevServerOptionsError ? 2 : 1);
+  return new CliStartError(`Cannot start the ${server}: ${describeError(error)}`, error instanceof DevServerOptionsError ? 2 : 1);
 }
 
 async function warnIfRedisDown(redis: RedisRestServer): Promise<void> {
@@ -147,7 +146,7 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
       console.error(`next-cacheback: ${error.message}`);
       return error.exitCode;
     }
-    console.error(`next-cacheback: could not start the dev servers: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`next-cacheback: could not start the dev servers: ${describeError(error)}`);
     return 1;
   }
 }
@@ -164,7 +163,7 @@ export async function runCli(argv: readonly string[]): Promise<number | undefine
   try {
     return await main(argv);
   } catch (error) {
-    console.error(`next-cacheback: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`next-cacheback: ${describeError(error)}`);
     return 1;
   }
 }
