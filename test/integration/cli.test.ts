@@ -57,7 +57,8 @@ function startCli(args: string[], bin = cli): RunningCli {
   let err = "";
   child.stdout!.on("data", (chunk: Buffer) => (out += chunk.toString("utf8")));
   child.stderr!.on("data", (chunk: Buffer) => (err += chunk.toString("utf8")));
-  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  // "close", not "exit": output may still be arriving when the process has exited.
+  const exit = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
   return { child, stdout: () => out, stderr: () => err, exit };
 }
 
@@ -82,7 +83,7 @@ function runScript(source: string, env: Record<string, string>): Promise<unknown
     let err = "";
     child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString("utf8")));
     child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString("utf8")));
-    child.on("exit", (code) => {
+    child.on("close", (code) => {
       if (code !== 0) reject(new Error(`script exited ${code}: ${err}`));
       else resolve(JSON.parse(out.trim().split("\n").pop()!) as unknown);
     });

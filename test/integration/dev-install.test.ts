@@ -102,8 +102,9 @@ describe("an app that installed only next-cacheback", () => {
     let stderr = "";
     child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
     child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+    // "close", not "exit": output may still be arriving when the process has exited.
     const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-      child.on("exit", (code, signal) => resolve({ code, signal })),
+      child.on("close", (code, signal) => resolve({ code, signal })),
     );
     try {
       await eventually("the env lines", async () => stdout.includes("CACHEBACK_REFRESH_URL=") || child.exitCode !== null, 60_000);
