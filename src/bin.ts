@@ -15,7 +15,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { basename, delimiter, dirname, join } from "node:path";
+import { basename, delimiter, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const DEV_PACKAGE = "next-cacheback-dev";
@@ -43,7 +43,7 @@ Flags:
 The dev servers come in the package ${DEV_PACKAGE}. When your project has it installed
 (npm install --save-dev ${DEV_PACKAGE}), that copy runs. Otherwise npm fetches a compatible version
 (${DEV_PACKAGE}@${DEV_PACKAGE_RANGE}) into its cache on first use, as npx does; ${PACKAGE_OVERRIDE}
-names another package spec to run (a version, a tarball or a directory).
+names another package spec to fetch (a version, a tarball or a directory).
 
 Example:
   npx next-cacheback dev
@@ -71,15 +71,11 @@ function installedDevCli(): string | undefined {
   return undefined;
 }
 
-/** How to start npm: the npm-cli.js that runs us when there is one (npx, npm run), else `npm` from the PATH. */
+/** How to start npm: the npm-cli.js that runs us when there is one (npx and npm run name it), else `npm` from the PATH. */
 function npmCommand(): { command: string; prefix: string[]; shell: boolean } {
   const execPath = process.env.npm_execpath;
   if (execPath !== undefined && /npm-cli\.[cm]?js$/.test(execPath) && existsSync(execPath)) {
     return { command: process.execPath, prefix: [execPath], shell: false };
-  }
-  if (execPath !== undefined && /npx-cli\.[cm]?js$/.test(execPath)) {
-    const npmCli = join(dirname(execPath), "npm-cli.js");
-    if (existsSync(npmCli)) return { command: process.execPath, prefix: [npmCli], shell: false };
   }
   const windows = process.platform === "win32";
   return { command: windows ? "npm.cmd" : "npm", prefix: [], shell: windows };
