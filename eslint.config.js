@@ -5,7 +5,7 @@ import globals from "globals";
 
 export default tseslint.config(
   {
-    ignores: ["dist/**", "node_modules/**", "example-next-app/**", "coverage/**", "test/artifacts/**", "bench/.tmp/**"],
+    ignores: ["dist/**", "packages/*/dist/**", "node_modules/**", "example-next-app/**", "coverage/**", "test/artifacts/**", "bench/.tmp/**"],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -25,13 +25,29 @@ export default tseslint.config(
     rules: { "@typescript-eslint/no-unused-vars": "off" },
   },
   {
-    // Runtime library code must stay free of Node-only built-ins so it runs on the Edge runtime too.
+    // Runtime library code must stay free of Node-only built-ins so it runs on the Edge runtime too. The
+    // `next-cacheback` command (src/bin.ts) is not runtime code.
     files: ["src/**/*.ts"],
-    ignores: ["src/dev/**"],
+    ignores: ["src/bin.ts"],
     rules: {
       "no-restricted-imports": [
         "error",
         { patterns: [{ group: ["node:*"], message: "Runtime code must not import Node built-ins (Edge runtime)." }] },
+      ],
+    },
+  },
+  {
+    // The dev package uses the library only through its published entries (next-cacheback, next-cacheback/delivery).
+    files: ["packages/dev/src/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { regex: "^(\\.\\./)+(src|dist)(/|$)", message: "Import the library by its public entries: next-cacheback or next-cacheback/delivery." },
+            { regex: "^next-cacheback/(src|dist)(/|$)", message: "Import the library by its public entries: next-cacheback or next-cacheback/delivery." },
+          ],
+        },
       ],
     },
   },

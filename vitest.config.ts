@@ -3,9 +3,15 @@ import { defineConfig } from "vitest/config";
 
 const exampleDir = fileURLToPath(new URL("./example-next-app/", import.meta.url));
 const builtEntry = fileURLToPath(new URL("./dist/index.js", import.meta.url));
+const deliverySource = fileURLToPath(new URL("./src/delivery.ts", import.meta.url));
 
 // One `vitest run` runs every project below and prints one summary (what CI reads).
 export default defineConfig({
+  // The dev package's sources (packages/dev/src), which the tests import, reach the library's delivery engine
+  // through its public entry; tests run it from the sources, as the rest of the library under test.
+  resolve: {
+    alias: [{ find: /^next-cacheback\/delivery$/, replacement: deliverySource }],
+  },
   test: {
     projects: [
       {

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { Redis } from "@upstash/redis";
 import autocannon from "autocannon";
 import { Cacheback } from "../src/cacheback.js";
-import { startQStashServer, startRedisRestServer } from "../src/dev/index.js";
+import { startQStashServer, startRedisRestServer } from "../packages/dev/src/index.js";
 import type { RefreshMessage } from "../src/message.js";
 import { buildExample, startExample } from "../test/e2e/example-app.js";
 import { statusOf, textOf } from "../test/e2e/page.js";

@@ -1,6 +1,6 @@
 /**
- * Imported first by the benchmark: builds the package when dist/ is missing or older than src/, so the
- * run measures the code as it is.
+ * Imported first by the benchmark: builds the packages (the library and packages/dev) when a dist/ is
+ * missing or older than its src/, so the run measures the code as it is.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
@@ -18,8 +18,12 @@ function newest(dir: string): number {
   return latest;
 }
 
-const built = join(root, "dist", "index.js");
-if (!existsSync(built) || !existsSync(join(root, "dist", "dev", "index.js")) || statSync(built).mtimeMs < newest(join(root, "src"))) {
+function stale(packageDir: string): boolean {
+  const built = join(packageDir, "dist", "index.js");
+  return !existsSync(built) || statSync(built).mtimeMs < newest(join(packageDir, "src"));
+}
+
+if (stale(root) || stale(join(root, "packages", "dev"))) {
   console.log("dist/ is missing or older than src/: npm run build");
   execFileSync("npm", ["run", "build"], { cwd: root, stdio: "inherit" });
 }

@@ -266,7 +266,7 @@ export function resultsMarkdown(r: Results, chart: boolean): string {
     ...(chart ? ["![Headline comparisons](chart.svg)", ""] : []),
     "## Setup",
     "",
-    "- **Servers**: `startDevServers` from `next-cacheback/dev` (the Upstash Redis REST server bridged onto the local redis-server, and the " +
+    "- **Servers**: `startDevServers` from `next-cacheback-dev` (the Upstash Redis REST server bridged onto the local redis-server, and the " +
       "QStash server) runs in a process of its own, as Upstash is a service of its own, so the clients measured never share an event " +
       "loop with the server. bentocache and its bare `get` talk to the same redis-server directly with ioredis.",
     "- **Periods**: every cache is fresh for 1 hour and then serves stale for 1 day more. The source is an HTTP service in the " +

@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import type { RedisRestStats } from "../../src/dev/index.js";
+import type { RedisRestStats } from "../../packages/dev/src/index.js";
 
 /** A request to the server process. */
 export type ServerRequest =

@@ -1,11 +1,13 @@
 import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Redis } from "@upstash/redis";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDevServers, type DevServers } from "../../src/dev/index.js";
+import { startDevServers, type DevServers } from "../../packages/dev/src/index.js";
+import { Cacheback } from "../../src/cacheback.js";
 import { ROOT } from "../helpers/built-package.js";
-import { randomPrefix } from "../helpers/wait.js";
+import { eventually, randomPrefix } from "../helpers/wait.js";
 import { startExample, type ExampleServer } from "./example-app.js";
 
 // A person's view of the example: headless Debian Chromium (installed by .ci/run) driven by playwright-core.
@@ -17,13 +19,17 @@ let servers: DevServers;
 let app: ExampleServer;
 let context: BrowserContext;
 let userDataDir: string;
+/** Reads the entries the app writes (same Redis, same prefix) without side effects. */
+let observer: Cacheback;
+const PREFIX = randomPrefix("e2e-browser");
 
 beforeAll(async () => {
   servers = await startDevServers({ redis: { port: 0 }, qstash: { port: 0, retryDelayScale: 0.001 } });
+  observer = new Cacheback({ redis: new Redis({ url: servers.redis.url, token: servers.redis.token }), prefix: PREFIX });
   app = await startExample((port) => ({
     ...servers.env,
     CACHEBACK_REFRESH_URL: `http://127.0.0.1:${port}/api/cacheback`,
-    CACHEBACK_PREFIX: randomPrefix("e2e-browser"),
+    CACHEBACK_PREFIX: PREFIX,
     EXAMPLE_SOURCE_DELAY_MS: String(DELAY_MS),
     // Long enough that nothing goes stale by itself during the test: only the invalidate button does it.
     EXAMPLE_LIFETIME: "300",
@@ -68,6 +74,8 @@ describe("example-next-app in headless Chromium", () => {
     expect(firstPrice).toMatch(/^\$\d+\.\d\d$/);
     expect(await page.title()).toBe("next-cacheback example");
 
+    // The write-back is the first request's background work: it may land just after the page is served.
+    await eventually("the write-back of INITECH", async () => (await observer.peek(["quote", "INITECH"])).status === "hit");
     await page.reload();
     await badge(page, "hit").waitFor({ timeout: 10_000 });
     expect(await text(page, "cache-status")).toBe("fresh");
@@ -91,7 +99,11 @@ describe("example-next-app in headless Chromium", () => {
     await page.screenshot({ path: screenshot, fullPage: true });
     expect(statSync(screenshot).size).toBeGreaterThan(5_000);
 
-    const deliveries = servers.qstash.engine.messages().filter((m) => m.body?.includes('"args":["INITECH"]'));
+    // The entry is written before the route answers; the engine records the answer after: wait for the record.
+    const deliveries = await eventually("the INITECH delivery to be recorded", async () => {
+      const found = servers.qstash.engine.messages().filter((m) => m.body?.includes('"args":["INITECH"]'));
+      return found.length > 0 && found.every((m) => m.state !== "CREATED" && m.state !== "ACTIVE") ? found : undefined;
+    });
     expect(deliveries).toHaveLength(1);
     expect(deliveries[0]!.attempts.map((a) => a.status)).toEqual([200]);
     await page.close();

@@ -6,11 +6,11 @@ import { fileURLToPath } from "node:url";
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /**
- * Makes sure `dist/` exists for tests that run the package the way users do (child processes importing
+ * Makes sure `dist/` and `packages/dev/dist/` exist for tests that run the package the way users do (child processes importing
  * the built files). `npm test` builds before running tests, so this only builds when run on its own.
  */
 export function ensureBuilt(): void {
-  if (!existsSync(`${ROOT}dist/index.js`) || !existsSync(`${ROOT}dist/dev/cli.js`)) {
+  if (!existsSync(`${ROOT}dist/index.js`) || !existsSync(`${ROOT}dist/bin.js`) || !existsSync(`${ROOT}packages/dev/dist/bin.js`)) {
     execFileSync("npm", ["run", "build"], { cwd: ROOT, stdio: "ignore" });
   }
 }

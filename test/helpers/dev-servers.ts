@@ -1,4 +1,4 @@
-import { startDevServers, type DevServers, type QStashServerOptions, type RedisRestServerOptions } from "../../src/dev/index.js";
+import { startDevServers, type DevServers, type QStashServerOptions, type RedisRestServerOptions } from "../../packages/dev/src/index.js";
 
 /** Options of {@link startTestServers}; every server listens on an ephemeral port whatever is given. */
 export interface TestServersOptions {

@@ -5,7 +5,7 @@ import { handlerKeys } from "../../src/cache-handler/keys.js";
 import type { CacheHandler, CacheHandlerEvent } from "../../src/cache-handler/types.js";
 import { UpstashHandlerStore } from "../../src/cache-handler/upstash-store.js";
 import { Cacheback } from "../../src/cacheback.js";
-import { startDevServers, type DevServers } from "../../src/dev/index.js";
+import { startDevServers, type DevServers } from "../../packages/dev/src/index.js";
 import { startFaultProxy, type FaultProxy } from "../helpers/fault-proxy.js";
 import { BINARY, bytesOf, entryOf, nextSees } from "../helpers/handler-harness.js";
 import { runHandlerStoreSuite } from "../helpers/handler-store-suite.js";

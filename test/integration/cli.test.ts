@@ -1,12 +1,15 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, randomPrefix } from "../helpers/wait.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const cli = fileURLToPath(new URL("../../dist/dev/cli.js", import.meta.url));
+/** The `next-cacheback-dev` binary. */
+const cli = fileURLToPath(new URL("../../packages/dev/dist/bin.js", import.meta.url));
+/** The `next-cacheback` binary: the launcher, which finds next-cacheback-dev (the workspace package) from here. */
+const launcher = fileURLToPath(new URL("../../dist/bin.js", import.meta.url));
 const ENV_KEYS = [
   "UPSTASH_REDIS_REST_URL",
   "UPSTASH_REDIS_REST_TOKEN",
@@ -48,13 +51,14 @@ interface RunningCli {
   exit: Promise<number | null>;
 }
 
-function startCli(args: string[]): RunningCli {
-  const child = spawn(process.execPath, [cli, ...args], { cwd: root, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
+function startCli(args: string[], bin = cli): RunningCli {
+  const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   child.stdout!.on("data", (chunk: Buffer) => (out += chunk.toString("utf8")));
   child.stderr!.on("data", (chunk: Buffer) => (err += chunk.toString("utf8")));
-  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  // "close", not "exit": output may still be arriving when the process has exited.
+  const exit = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
   return { child, stdout: () => out, stderr: () => err, exit };
 }
 
@@ -79,7 +83,7 @@ function runScript(source: string, env: Record<string, string>): Promise<unknown
     let err = "";
     child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString("utf8")));
     child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString("utf8")));
-    child.on("exit", (code) => {
+    child.on("close", (code) => {
       if (code !== 0) reject(new Error(`script exited ${code}: ${err}`));
       else resolve(JSON.parse(out.trim().split("\n").pop()!) as unknown);
     });
@@ -118,7 +122,7 @@ console.log(JSON.stringify({ got, messageId: published.messageId, body: delivery
 `;
 
 beforeAll(() => {
-  if (!existsSync(cli)) execFileSync("npm", ["run", "build"], { cwd: root, stdio: "ignore" });
+  if (!existsSync(cli) || !existsSync(launcher)) execFileSync("npm", ["run", "build"], { cwd: root, stdio: "ignore" });
 }, 120_000);
 
 describe("next-cacheback dev", () => {
@@ -225,5 +229,82 @@ describe("next-cacheback dev", () => {
         expect(run.stdout()).not.toContain("UPSTASH_REDIS_REST_URL=");
       });
     }
+  });
+});
+
+describe("the next-cacheback launcher", () => {
+  const run = (args: string[]) => spawnSync(process.execPath, [launcher, ...args], { cwd: root, env: cleanEnv(), encoding: "utf8" });
+
+  it("--help names the dev command and where it comes from, and exits 0", () => {
+    const help = run(["--help"]);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: next-cacheback <command> \[flags\]/);
+    expect(help.stdout).toMatch(/^ {2}dev /m);
+    expect(help.stdout).toContain("next-cacheback dev --help");
+    expect(help.stdout).toContain("npm install --save-dev next-cacheback-dev");
+    expect(help.stdout).toContain("NEXT_CACHEBACK_DEV_PACKAGE");
+    expect(run(["-h"]).stdout).toBe(help.stdout);
+  });
+
+  it("--version prints the version of next-cacheback", () => {
+    const result = run(["--version"]);
+    expect(result.status).toBe(0);
+    expect(result.stdout.trim()).toBe((JSON.parse(readFileSync(`${root}/package.json`, "utf8")) as { version: string }).version);
+  });
+
+  it("a missing or unknown command, or an unknown flag: a clear error and the usage, exit 2", () => {
+    const cases: Array<[string[], RegExp]> = [
+      [[], /Missing the command: run `next-cacheback dev`/],
+      [["serve"], /Unknown command 'serve': the only command is 'dev'/],
+      [["--nope"], /Unknown flag '--nope'/],
+    ];
+    for (const [args, message] of cases) {
+      const result = run(args);
+      expect(result.status, args.join(" ")).toBe(2);
+      expect(result.stderr).toMatch(message);
+      expect(result.stderr).toContain("Usage: next-cacheback <command> [flags]");
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it("dev runs the installed next-cacheback-dev in process: the same help, usage errors and exit codes", () => {
+    const help = run(["dev", "--help"]);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toBe(spawnSync(process.execPath, [cli, "dev", "--help"], { cwd: root, env: cleanEnv(), encoding: "utf8" }).stdout);
+    const bad = run(["dev", "--redis-port", "http"]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--redis-port must be a port number/);
+    expect(bad.stderr).not.toContain("npm exec");
+  });
+
+  it("dev starts both servers, prints the env lines, and exits 0 on SIGINT", async () => {
+    const started = startCli(["dev", "--redis-port", "0", "--qstash-port", "0"], launcher);
+    try {
+      const env = await eventually(
+        "the env lines",
+        async () => {
+          const parsed = parseEnvLines(started.stdout());
+          return ENV_KEYS.every((name) => name in parsed) ? parsed : undefined;
+        },
+        15_000,
+      );
+      expect((await fetch(`${env.UPSTASH_REDIS_REST_URL}/healthz`)).status).toBe(200);
+      started.child.kill("SIGINT");
+      expect(await started.exit).toBe(0);
+      expect(started.stderr()).toBe("");
+    } finally {
+      if (started.child.exitCode === null) started.child.kill("SIGKILL");
+    }
+  });
+
+  it("asks npm exec for a range that accepts the next-cacheback-dev of this repository", () => {
+    const range = /const DEV_PACKAGE_RANGE = "\^(\d+)\.(\d+)\.(\d+)";/.exec(readFileSync(`${root}/src/bin.ts`, "utf8"));
+    expect(range).not.toBeNull();
+    const dev = (JSON.parse(readFileSync(`${root}/packages/dev/package.json`, "utf8")) as { version: string }).version.split(".").map(Number);
+    const [major, minor, patch] = range!.slice(1).map(Number) as [number, number, number];
+    // A caret range: the same major (the same minor too below 1.0), and not older than the range's floor.
+    expect(dev[0]).toBe(major);
+    if (major === 0) expect(dev[1]).toBe(minor);
+    expect(dev[1]! * 1e6 + dev[2]! >= minor * 1e6 + patch).toBe(true);
   });
 });

@@ -2,7 +2,7 @@ import { Client } from "@upstash/qstash";
 import { Redis } from "@upstash/redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Cacheback } from "../../src/cacheback.js";
-import { startDevServers, type DevServers } from "../../src/dev/index.js";
+import { startDevServers, type DevServers } from "../../packages/dev/src/index.js";
 import type { CachebackEvent } from "../../src/events.js";
 import { UpstashStore } from "../../src/stores/upstash.js";
 import { closedPort } from "../helpers/recording-receiver.js";
@@ -143,7 +143,7 @@ describe("cacheback over the official clients and the dev servers", () => {
   });
 
   it("a REST server whose Redis is down answers 500; reads still get the fetcher's value", async () => {
-    const { startRedisRestServer } = await import("../../src/dev/index.js");
+    const { startRedisRestServer } = await import("../../packages/dev/src/index.js");
     const rest = await startRedisRestServer({ port: 0, redisUrl: `redis://127.0.0.1:${await closedPort()}` });
     try {
       const broken = new Cacheback({ redis: new Redis({ url: rest.url, token: rest.token }), readTimeout: 2 });

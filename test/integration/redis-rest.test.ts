@@ -1,7 +1,7 @@
 import { Redis } from "@upstash/redis";
 import { Redis as IORedis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEV_REDIS_TOKEN, startRedisRestServer, type RedisRestServer } from "../../src/dev/index.js";
+import { DEV_REDIS_TOKEN, startRedisRestServer, type RedisRestServer } from "../../packages/dev/src/index.js";
 import { startFaultProxy } from "../helpers/fault-proxy.js";
 import { eventually, randomPrefix } from "../helpers/wait.js";
 

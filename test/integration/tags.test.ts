@@ -4,7 +4,7 @@ import { Client } from "@upstash/qstash";
 import { Redis } from "@upstash/redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Cacheback } from "../../src/cacheback.js";
-import { startDevServers, type DevServers } from "../../src/dev/index.js";
+import { startDevServers, type DevServers } from "../../packages/dev/src/index.js";
 import { ensureBuilt, ROOT } from "../helpers/built-package.js";
 import { serveFetch, type ServedHandler } from "../helpers/serve-fetch.js";
 import { eventually, randomPrefix } from "../helpers/wait.js";

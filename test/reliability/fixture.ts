@@ -2,7 +2,7 @@ import { Client } from "@upstash/qstash";
 import { Redis } from "@upstash/redis";
 import { Cacheback } from "../../src/cacheback.js";
 import type { CachebackConfig } from "../../src/config.js";
-import { devServersEnv, startQStashServer, startRedisRestServer, type QStashServer, type QStashServerOptions, type RedisRestServer } from "../../src/dev/index.js";
+import { devServersEnv, startQStashServer, startRedisRestServer, type QStashServer, type QStashServerOptions, type RedisRestServer } from "../../packages/dev/src/index.js";
 import type { CachebackEvent } from "../../src/events.js";
 import { serveFetch, type ServedHandler } from "../helpers/serve-fetch.js";
 import { randomPrefix } from "../helpers/wait.js";

@@ -1,7 +1,7 @@
 import { Redis } from "@upstash/redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Cacheback } from "../../src/cacheback.js";
-import { startRedisRestServer, type RedisRestServer } from "../../src/dev/index.js";
+import { startRedisRestServer, type RedisRestServer } from "../../packages/dev/src/index.js";
 import type { RefreshMessage } from "../../src/message.js";
 import type { RefreshQueue } from "../../src/queues/types.js";
 import { MemoryStore } from "../../src/stores/memory.js";

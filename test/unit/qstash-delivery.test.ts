@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { DeliveryEngine, type DeliveryEngineOptions } from "../../src/qstash/delivery.js";
 import { QSTASH_DEV_CURRENT_SIGNING_KEY, QSTASH_DEV_NEXT_SIGNING_KEY } from "../../src/qstash/dev-credentials.js";
 import { DeliveryEngineClosedError, QStashPublishError } from "../../src/qstash/errors.js";
-import { parsePublishHeaders } from "../../src/qstash/publish-headers.js";
+import { parsePublishHeaders } from "../../packages/dev/src/qstash-server/publish-headers.js";
 
 interface Call {
   url: string;

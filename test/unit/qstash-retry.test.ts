@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseDurationSeconds } from "../../src/qstash/duration.js";
+import { parseDurationSeconds } from "../../packages/dev/src/qstash-server/duration.js";
 import { MAX_RETRY_DELAY_SECONDS, nextRetryDelayMs, parseRetryAfterMs, retryDelayMs } from "../../src/qstash/retry.js";
 
 describe("retryDelayMs", () => {

@@ -1,16 +1,15 @@
-#!/usr/bin/env node
 import { readFileSync } from "node:fs";
 import { CliUsageError, parseCli, USAGE, type CliOptions } from "./cli-options.js";
 import { devServersEnv } from "./dev-servers.js";
 import { redactRedisUrl } from "./redis-rest/bridge.js";
-import { DevServerOptionsError, PortInUseError } from "./errors.js";
+import { describeError, DevServerError, DevServerOptionsError, PortInUseError } from "./errors.js";
 import { startQStashServer, type QStashServer } from "./qstash-server.js";
 import { startRedisRestServer, type RedisRestServer } from "./redis-rest.js";
 
 const SHUTDOWN_GRACE_MS = 5_000;
 
 /** A failure to start, with the message to print and the exit code. */
-class CliStartError extends Error {
+class CliStartError extends DevServerError {
   override name = "CliStartError";
   constructor(
     message: string,
@@ -21,7 +20,7 @@ class CliStartError extends Error {
 }
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version?: string };
   return pkg.version ?? "unknown";
 }
 
@@ -32,8 +31,7 @@ function startError(error: unknown, server: string, portFlag: string): CliStartE
       1,
     );
   }
-  const message = error instanceof Error ? error.message : String(error);
-  return new CliStartError(`Cannot start the ${server}: ${message}`, error instanceof DevServerOptionsError ? 2 : 1);
+  return new CliStartError(`Cannot start the ${server}: ${describeError(error)}`, error instanceof DevServerOptionsError ? 2 : 1);
 }
 
 async function warnIfRedisDown(redis: RedisRestServer): Promise<void> {
@@ -148,17 +146,24 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
       console.error(`next-cacheback: ${error.message}`);
       return error.exitCode;
     }
-    console.error(`next-cacheback: could not start the dev servers: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`next-cacheback: could not start the dev servers: ${describeError(error)}`);
     return 1;
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    if (code !== undefined) process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(`next-cacheback: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
-  },
-);
+/**
+ * Runs the `next-cacheback-dev` command line (`dev [flags]`, `--help`, `--version`) in this process, as the
+ * `next-cacheback-dev` binary and the `next-cacheback` launcher do. Never rejects: problems are printed.
+ *
+ * @param argv The arguments, without the node and script paths, such as `["dev", "--redis-port", "0"]`.
+ * @returns The exit code when the command is done (help, version, a usage error, a failed start), or
+ * `undefined` once the servers are running: they then run until SIGINT or SIGTERM, which exit 0.
+ */
+export async function runCli(argv: readonly string[]): Promise<number | undefined> {
+  try {
+    return await main(argv);
+  } catch (error) {
+    console.error(`next-cacheback: ${describeError(error)}`);
+    return 1;
+  }
+}

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
-import { QSTASH_DEV_PORT } from "../qstash/dev-credentials.js";
+import { QSTASH_DEV_PORT } from "next-cacheback/delivery";
+import { DevServerError } from "./errors.js";
 import { DEV_REDIS_REST_PORT } from "./redis-rest.js";
 
 /** What the command line asked for, flags resolved against the environment. */
@@ -20,7 +21,7 @@ export interface CliOptions {
 export type CliAction = { readonly kind: "dev"; readonly options: CliOptions } | { readonly kind: "help" } | { readonly kind: "version" };
 
 /** A command line that cannot be run; the CLI prints the message and the usage, and exits 2. */
-export class CliUsageError extends Error {
+export class CliUsageError extends DevServerError {
   override name = "CliUsageError";
 }
 
@@ -43,7 +44,9 @@ Flags:
   --host <host>                Interface both servers listen on. Default: 127.0.0.1
   --quiet                      Print only the environment and where the servers listen, no activity log
   -h, --help                   Show this help
-  --version                    Print the version of next-cacheback
+  --version                    Print the version of next-cacheback-dev
+
+The same command runs as \`next-cacheback-dev dev [flags]\` (the binary of next-cacheback-dev).
 
 Example:
   npx next-cacheback dev

@@ -1,6 +1,5 @@
+import { QStashPublishError, type PublishInput } from "next-cacheback/delivery";
 import { parseDurationSeconds } from "./duration.js";
-import { QStashPublishError } from "./errors.js";
-import type { PublishInput } from "./delivery.js";
 
 /** What the `Upstash-*` headers of a publish request ask for, ready to merge into a {@link PublishInput}. */
 export type PublishHeaderOptions = Omit<PublishInput, "destination" | "body"> & {

@@ -1,4 +1,4 @@
-import type { MessageRecord } from "../qstash/message-record.js";
+import type { MessageRecord } from "next-cacheback/delivery";
 
 /** A message as the dev server's `/v2/messages` and `/v2/dlq` endpoints show it (the `@upstash/qstash` `Message` shape, plus its deliveries). */
 export interface MessageView {

@@ -1,5 +1,5 @@
 import { Command, Redis, type Pipeline, type RedisOptions } from "ioredis";
-import { RedisUnreachableError } from "../errors.js";
+import { describeError, RedisUnreachableError } from "../errors.js";
 import type { RedisCommand } from "./commands.js";
 import type { Placement } from "./policy.js";
 
@@ -36,15 +36,6 @@ export function redactRedisUrl(url: string): string {
   } catch {
     return url;
   }
-}
-
-function describeCause(error: Error): string {
-  if (error.message !== "") return error.message;
-  const nested = (error as { errors?: unknown }).errors;
-  if (Array.isArray(nested) && nested.length > 0) {
-    return nested.map((e) => (e instanceof Error ? e.message : String(e))).join("; ");
-  }
-  return (error as NodeJS.ErrnoException).code ?? error.name;
 }
 
 /** Names ioredis rewrites the arguments or reply of (hgetall into an object...); spelled otherwise, they pass as sent. */
@@ -254,19 +245,19 @@ export class RedisBridge {
     if (isReplyError(error)) {
       const previous = (error as { previousErrors?: unknown }).previousErrors;
       if (transaction && Array.isArray(previous) && previous.length > 0) {
-        const causes = previous.map((e) => (e instanceof Error ? e.message : String(e))).join("; ");
+        const causes = previous.map(describeError).join("; ");
         error.message = `${error.message.replace(/\.$/, "")}: ${causes}`;
       }
       return error;
     }
     if (error instanceof RedisUnreachableError) return error;
-    const cause = this.lastError ?? (error instanceof Error ? error : new Error(String(error)));
+    const cause = this.lastError ?? (error instanceof Error ? error : new Error(describeError(error)));
     return this.unreachable(cause);
   }
 
   private unreachable(cause: Error): RedisUnreachableError {
     return new RedisUnreachableError(
-      `Redis is unreachable at ${this.displayUrl}: ${describeCause(cause)}. Start redis-server or set REDIS_URL.`,
+      `Redis is unreachable at ${this.displayUrl}: ${describeError(cause)}. Start redis-server or set REDIS_URL.`,
       { cause },
     );
   }

@@ -1,3 +1,4 @@
+import { DevServerError } from "../errors.js";
 import type { RedisArg, RedisCommand } from "./commands.js";
 
 /**
@@ -7,7 +8,7 @@ import type { RedisArg, RedisCommand } from "./commands.js";
 export type Placement = "shared" | "dedicated";
 
 /** A command this server does not run over REST, with the reason in `message` (Redis style, `ERR ...`). */
-export class CommandRefusedError extends Error {
+export class CommandRefusedError extends DevServerError {
   override name = "CommandRefusedError";
 }
 

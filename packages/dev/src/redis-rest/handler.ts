@@ -1,11 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { RedisUnreachableError } from "../errors.js";
+import { describeError, HttpError, RedisUnreachableError } from "../errors.js";
+import { bearerToken, readBody, sendError, sendJson, tokenMatches } from "../http.js";
 import { isReplyError, type Outcome, type RedisBridge } from "./bridge.js";
 import { parseCommand, parseCommandList, parseJsonBody, type RedisArg, type RedisCommand } from "./commands.js";
 import { encodeError, encodeResult } from "./encode.js";
-import { checkToken, readBody, sendJson } from "./http.js";
 import { CommandRefusedError, placeCommand, type Placement } from "./policy.js";
-import { RestRequestError } from "./request-error.js";
 
 /** Counters of what a Redis REST server has served. */
 export interface RedisRestStats {
@@ -39,34 +38,27 @@ function wantsBase64(req: IncomingMessage): boolean {
   return typeof encoding === "string" && encoding.toLowerCase() === "base64";
 }
 
-function methodNotAllowed(res: ServerResponse, allow: string, method: string, path: string): void {
-  sendJson(res, 405, encodeError(`Method ${method} is not allowed on ${path}: use ${allow.replace(", ", " or ")}`), {
-    allow,
-  });
+function methodNotAllowed(allow: string, method: string, path: string): HttpError {
+  return new HttpError(405, `Method ${method} is not allowed on ${path}: use ${allow.replace(", ", " or ")}`, { allow });
 }
 
-function fail(res: ServerResponse, error: unknown): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  if (error instanceof RestRequestError) {
-    sendJson(res, error.status, encodeError(error.message), error.status === 413 ? { connection: "close" } : undefined);
-  } else if (error instanceof CommandRefusedError || isReplyError(error)) {
-    sendJson(res, 400, encodeError(error.message));
-  } else if (error instanceof RedisUnreachableError) {
-    sendJson(res, 500, encodeError(error.message));
-  } else {
-    const message = error instanceof Error ? error.message : String(error);
-    sendJson(res, 500, encodeError(`Internal error of the Redis REST server: ${message}`));
-  }
+function fail(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+  if (error instanceof HttpError) sendError(req, res, error.status, error.message, error.headers);
+  else if (error instanceof CommandRefusedError || isReplyError(error)) sendError(req, res, 400, error.message);
+  else if (error instanceof RedisUnreachableError) sendError(req, res, 500, error.message);
+  else sendError(req, res, 500, `Internal error of the Redis REST server: ${describeError(error)}`);
 }
 
-function authorize(ctx: HandlerContext, req: IncomingMessage, res: ServerResponse, query: string | undefined): boolean {
-  const problem = checkToken(req, query, ctx.token);
-  if (problem === undefined) return true;
-  sendJson(res, 401, encodeError(problem), { "www-authenticate": "Bearer" });
-  return false;
+/**
+ * Checks the bearer token (`Authorization: Bearer <token>`, or a `_token` query parameter), and throws the
+ * 401 {@link HttpError} to answer when it is missing or wrong.
+ */
+function authorize(ctx: HandlerContext, req: IncomingMessage, query: string | undefined): void {
+  let given = bearerToken(req.headers.authorization);
+  if (given === undefined && query !== undefined) given = new URLSearchParams(query).get("_token") ?? undefined;
+  const challenge = { "www-authenticate": "Bearer" };
+  if (given === undefined) throw new HttpError(401, "Unauthorized: send the header 'Authorization: Bearer <token>'", challenge);
+  if (given === null || !tokenMatches(given, ctx.token)) throw new HttpError(401, "Invalid token", challenge);
 }
 
 async function serveCommand(ctx: HandlerContext, req: IncomingMessage, res: ServerResponse, command: RedisCommand): Promise<void> {
@@ -132,7 +124,7 @@ function decodeSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
-    throw new RestRequestError(400, `The path segment '${segment}' is not valid percent-encoding`);
+    throw new HttpError(400, `The path segment '${segment}' is not valid percent-encoding`);
   }
 }
 
@@ -152,19 +144,11 @@ async function servePathForm(
     name = "";
   }
   if (!ctx.pathCommands.has(name.toLowerCase())) {
-    sendJson(
-      res,
-      404,
-      encodeError(`Not found: ${path}. POST a command to /, a list of commands to /pipeline or /multi-exec.`),
-    );
-    return;
+    throw new HttpError(404, `Not found: ${path}. POST a command to /, a list of commands to /pipeline or /multi-exec.`);
   }
   const method = req.method ?? "GET";
-  if (method !== "GET" && method !== "POST") {
-    methodNotAllowed(res, "GET, POST", method, path);
-    return;
-  }
-  if (!authorize(ctx, req, res, query)) return;
+  if (method !== "GET" && method !== "POST") throw methodNotAllowed("GET, POST", method, path);
+  authorize(ctx, req, query);
   const args: RedisArg[] = segments.slice(1).map(decodeSegment);
   if (method === "POST") {
     const body = await readBody(req, ctx.maxBodyBytes);
@@ -182,22 +166,19 @@ async function route(ctx: HandlerContext, req: IncomingMessage, res: ServerRespo
   switch (path) {
     case "/":
       if (method === "POST") {
-        if (!authorize(ctx, req, res, query)) return;
+        authorize(ctx, req, query);
         const body = await readBody(req, ctx.maxBodyBytes);
         await serveCommand(ctx, req, res, parseCommand(parseJsonBody(body)));
       } else if (method === "GET" || method === "HEAD") {
         sendJson(res, 200, WELCOME);
       } else {
-        methodNotAllowed(res, "GET, POST", method, path);
+        throw methodNotAllowed("GET, POST", method, path);
       }
       return;
     case "/pipeline":
     case "/multi-exec": {
-      if (method !== "POST") {
-        methodNotAllowed(res, "POST", method, path);
-        return;
-      }
-      if (!authorize(ctx, req, res, query)) return;
+      if (method !== "POST") throw methodNotAllowed("POST", method, path);
+      authorize(ctx, req, query);
       const body = await readBody(req, ctx.maxBodyBytes);
       if (path === "/pipeline") await servePipeline(ctx, req, res, body);
       else await serveTransaction(ctx, req, res, body);
@@ -207,7 +188,7 @@ async function route(ctx: HandlerContext, req: IncomingMessage, res: ServerRespo
       if (method === "GET" || method === "HEAD") {
         sendJson(res, 200, JSON.stringify({ status: "ok", redis: ctx.bridge.state }));
       } else {
-        methodNotAllowed(res, "GET", method, path);
+        throw methodNotAllowed("GET", method, path);
       }
       return;
     default:
@@ -219,6 +200,6 @@ async function route(ctx: HandlerContext, req: IncomingMessage, res: ServerRespo
 export function createRequestHandler(ctx: HandlerContext): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     ctx.stats.requests++;
-    route(ctx, req, res).catch((error: unknown) => fail(res, error));
+    route(ctx, req, res).catch((error: unknown) => fail(req, res, error));
   };
 }
