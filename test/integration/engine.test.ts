@@ -81,7 +81,7 @@ describe("cacheback over the official clients and the dev servers", () => {
   });
 
   it("a fresh hit is one Redis command in one round trip", async () => {
-    await cb.fetch(["quote", "HIT"], jobs.quote, { lifetime: 60 });
+    await (await cb.fetchWithStatus(["quote", "HIT"], jobs.quote, { lifetime: 60 })).background; // the write-back has landed
     await eventually("the write-back", async () => (await cb.peek(["quote", "HIT"])).status === "hit");
     servers.redis.resetStats();
     const v = await cb.fetch(["quote", "HIT"], jobs.quote, { lifetime: 60 });
@@ -189,7 +189,7 @@ describe("cacheback over the official clients and the dev servers", () => {
   });
 
   it("invalidate queues a refresh that is delivered and makes the entry fresh with a new value", async () => {
-    await cb.fetch(["quote", "INV"], jobs.quote, { lifetime: 60 });
+    await (await cb.fetchWithStatus(["quote", "INV"], jobs.quote, { lifetime: 60 })).background; // the write-back has landed
     expect(calls.INV).toBe(1);
     const { marked } = await cb.invalidate(["quote", "INV"], { lifetime: 60 });
     expect(marked).toBe(true);

@@ -90,7 +90,7 @@ describe("Redis faults", () => {
 
   it("the REST endpoint refuses connections: the official client retries for seconds, the read gives up after readTimeout (default 1 s) and serves the fetcher's value", async () => {
     const { cb, events } = viaProxy();
-    await cb.fetch(["quote", "REFUSED"], quote, { lifetime: 60 });
+    await (await cb.fetchWithStatus(["quote", "REFUSED"], quote, { lifetime: 60 })).background; // the write-back has landed
     await proxy.stop();
     const reads = await Promise.all(Array.from({ length: 5 }, () => timed(() => cb.fetchWithStatus(["quote", "REFUSED"], quote, { lifetime: 60 }))));
     for (const { result, ms } of reads) {
@@ -110,7 +110,7 @@ describe("Redis faults", () => {
 
   it("slow Redis (a proxy adding 4 s to every exchange): reads return within the bound with the fetcher's value; a cached value is served again when it is fast", async () => {
     const { cb, events } = viaProxy();
-    await cb.fetch(["quote", "SLOW"], quote, { lifetime: 60 });
+    await (await cb.fetchWithStatus(["quote", "SLOW"], quote, { lifetime: 60 })).background; // the miss's write-back has landed
     expect(await readsHit(cb, "SLOW")).toBe(true);
     const before = calls.get("SLOW");
 
@@ -132,7 +132,7 @@ describe("Redis faults", () => {
 
   it("Redis answering errors (OOM, noeviction): hits and stale values are still served, misses get the fetcher's value, writes report errors; writes resume when memory is freed", async () => {
     const { cb, events } = viaProxy();
-    await cb.fetch(["quote", "OOM-HIT"], quote, { lifetime: 60 });
+    await (await cb.fetchWithStatus(["quote", "OOM-HIT"], quote, { lifetime: 60 })).background; // the write-back has landed
     await cb.set(["quote", "OOM-STALE"], { symbol: "OOM-STALE", n: 0 }, { lifetime: 0 });
     await redisProc.command("CONFIG", "SET", "maxmemory-policy", "noeviction");
     expect(await redisProc.command("CONFIG", "SET", "maxmemory", "1")).toContain("OK");
@@ -169,7 +169,7 @@ describe("Redis faults", () => {
   it("Redis restarted in the middle of a run of continuous reads: every read gets a value within the bound, and hits resume", async () => {
     const { cb } = viaProxy();
     const symbols = ["R0", "R1", "R2"];
-    for (const s of symbols) await cb.fetch(["quote", s], quote, { lifetime: 60 });
+    for (const s of symbols) await (await cb.fetchWithStatus(["quote", s], quote, { lifetime: 60 })).background; // the write-back has landed
     const outcomes: { symbol: string; ok: boolean; status: string; ms: number }[] = [];
     let running = true;
     const reader = async (worker: number) => {
