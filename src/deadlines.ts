@@ -6,10 +6,12 @@ interface Slot {
   /** Called when the timer fires while an operation is watched; `undefined` when idle. */
   fire: ((error: CachebackTimeoutError) => void) | undefined;
   subject: string;
+  /** Which operation holds the slot: a late `done` of an earlier holder must not end a later one's watch. */
+  holder: number;
 }
 
-/** What {@link Deadlines.watch} hands back: to pass to {@link Deadlines.done}. */
-export type Watch = Slot | ReturnType<typeof setTimeout>;
+/** What {@link Deadlines.watch} hands back, to pass to {@link Deadlines.done}: a slot and its holder, or a timer. */
+export type Watch = { slot: Slot; holder: number } | ReturnType<typeof setTimeout>;
 
 /**
  * Time limits for many short operations of one duration (an instance's reads). In Node.js each
@@ -42,11 +44,10 @@ export class Deadlines {
     if (this.#reusable) {
       const slot = this.#idle.pop() ?? this.#make();
       if (slot) {
-        if (slot.fire !== undefined) throw new Error("a timer slot was handed out twice");
         slot.timer.refresh();
         slot.fire = onTimeout;
         slot.subject = subject;
-        return slot;
+        return { slot, holder: ++slot.holder };
       }
     }
     const timer = setTimeout(() => onTimeout(this.#error(subject)), this.#ms);
@@ -56,10 +57,11 @@ export class Deadlines {
 
   /** The watched operation settled. Returns false when it had timed out already (its outcome is late). */
   done(watch: Watch): boolean {
-    if (typeof watch === "object" && watch !== null && "fire" in watch) {
-      if (watch.fire === undefined) return false;
-      watch.fire = undefined;
-      this.#idle.push(watch);
+    if (typeof watch === "object" && watch !== null && "slot" in watch) {
+      const { slot, holder } = watch;
+      if (slot.holder !== holder || slot.fire === undefined) return false; // timed out (and maybe reused since)
+      slot.fire = undefined;
+      this.#idle.push(slot);
       return true;
     }
     clearTimeout(watch);
@@ -86,7 +88,7 @@ export class Deadlines {
   }
 
   #make(): Slot | undefined {
-    const slot: Slot = { timer: setTimeout(() => this.#fired(slot), this.#ms), fire: undefined, subject: "" };
+    const slot: Slot = { timer: setTimeout(() => this.#fired(slot), this.#ms), fire: undefined, subject: "", holder: 0 };
     const timer = slot.timer as { unref?: () => void; refresh?: () => void };
     if (typeof timer.refresh !== "function") {
       clearTimeout(slot.timer);
