@@ -17,6 +17,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, delimiter, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { describeError } from "./errors.js";
 
 const DEV_PACKAGE = "next-cacheback-dev";
 
@@ -166,7 +167,7 @@ main(process.argv.slice(2)).then(
     if (code !== undefined) process.exitCode = code;
   },
   (error: unknown) => {
-    console.error(`next-cacheback: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`next-cacheback: ${describeError(error)}`);
     process.exitCode = 1;
   },
 );

@@ -60,7 +60,7 @@ export async function serve(setup: RouteSetup, request: Request): Promise<Respon
     const valid = await receiverFor(setup, keys).verify({ signature, body, url, clockTolerance });
     if (!valid) return json(401, { ok: false, error: "Invalid signature" });
   } catch (error) {
-    return json(401, { ok: false, error: `Invalid signature: ${error instanceof Error ? error.message : String(error)}` });
+    return json(401, { ok: false, error: `Invalid signature: ${describeError(error)}` });
   }
 
   let parsed: unknown;

@@ -110,3 +110,28 @@ export function gatedStore(inner: CacheStore, scheduler: Scheduler): CacheStore 
     releaseLock: gate("releaseLock", (key: string, token: string) => inner.releaseLock(key, token)),
   };
 }
+
+/**
+ * Drives one interleaving: lets one parked actor through at a time, chosen by `random`, with the clock
+ * moving 0-2 ms per step; after `writerStartsAfter` steps it spawns the writer. Returns when every actor
+ * is done.
+ */
+export async function drive(
+  scheduler: Scheduler,
+  random: () => number,
+  options: { writerStartsAfter: number; writer: () => Promise<unknown>; advance: (ms: number) => void; randomInt: (random: () => number, min: number, max: number) => number },
+): Promise<void> {
+  let writerStarted = false;
+  for (let step = 0; scheduler.busy; step++) {
+    await scheduler.quiesce();
+    if (!writerStarted && step >= options.writerStartsAfter) {
+      writerStarted = true;
+      scheduler.spawn("writer", options.writer);
+      await scheduler.quiesce();
+    }
+    const parked = scheduler.parked();
+    if (parked.length === 0) break;
+    options.advance(options.randomInt(random, 0, 2));
+    scheduler.release(parked[options.randomInt(random, 0, parked.length - 1)] as string);
+  }
+}

@@ -9,7 +9,7 @@ import type { CacheStore } from "../../src/stores/types.js";
 import { UpstashStore } from "../../src/stores/upstash.js";
 import { randomInt, runSeed, seededRandom } from "../helpers/prng.js";
 import { randomPrefix } from "../helpers/wait.js";
-import { gatedStore, Scheduler } from "./interleave.js";
+import { drive, gatedStore, Scheduler } from "./interleave.js";
 
 // A `set` or `invalidate` racing a refresh that started earlier, in randomised interleavings of every store
 // call and of the moment the source answers. The model: a database whose value the writer changes before
@@ -75,26 +75,18 @@ async function oneInterleaving(
   scheduler.active = true;
   startRefresh(published[0] as RefreshMessage);
   const writerOps = Array.from({ length: randomInt(random, 1, 3) }, () => (random() < 0.5 ? "set" : "invalidate"));
-  const writerStartsAfter = randomInt(random, 0, 3); // the refresh has at least 4 gates, so it is still running
-  let writerStarted = false;
-  for (let step = 0; scheduler.busy; step++) {
-    await scheduler.quiesce();
-    if (!writerStarted && step >= writerStartsAfter) {
-      writerStarted = true;
-      scheduler.spawn("writer", async () => {
-        for (const op of writerOps) {
-          db.value++;
-          if (op === "set") await cb.set(["quote", symbol], { symbol, v: db.value }, { lifetime: 60 });
-          else await cb.invalidate(["quote", symbol], { lifetime: 60 });
-        }
-      });
-      await scheduler.quiesce();
-    }
-    const parked = scheduler.parked();
-    if (parked.length === 0) break;
-    backing.advance(randomInt(random, 0, 2));
-    scheduler.release(parked[randomInt(random, 0, parked.length - 1)] as string);
-  }
+  await drive(scheduler, random, {
+    writerStartsAfter: randomInt(random, 0, 3), // the refresh has at least 4 gates, so it is still running
+    writer: async () => {
+      for (const op of writerOps) {
+        db.value++;
+        if (op === "set") await cb.set(["quote", symbol], { symbol, v: db.value }, { lifetime: 60 });
+        else await cb.invalidate(["quote", symbol], { lifetime: 60 });
+      }
+    },
+    advance: backing.advance,
+    randomInt,
+  });
   scheduler.active = false;
 
   const final = await cb.peek<{ v: number }>(["quote", symbol]);

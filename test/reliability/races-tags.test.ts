@@ -9,7 +9,7 @@ import type { CacheStore } from "../../src/stores/types.js";
 import { UpstashStore } from "../../src/stores/upstash.js";
 import { randomInt, runSeed, seededRandom } from "../helpers/prng.js";
 import { randomPrefix } from "../helpers/wait.js";
-import { gatedStore, Scheduler } from "./interleave.js";
+import { drive, gatedStore, Scheduler } from "./interleave.js";
 
 // Tag invalidations, and sets, racing a refresh that started before them, in randomised interleavings of
 // every store call and of the moment the source answers. The model: a database whose value the writer
@@ -77,27 +77,19 @@ async function oneInterleaving(random: () => number, backing: { store: CacheStor
   scheduler.active = true;
   scheduler.spawn("refresh", () => instance(true).runRefresh(published[0] as RefreshMessage, source, undefined));
   const writerOps = Array.from({ length: randomInt(random, 1, 3) }, () => OPS[randomInt(random, 0, OPS.length - 1)] as Op);
-  const writerStartsAfter = randomInt(random, 0, 3);
-  let writerStarted = false;
-  for (let step = 0; scheduler.busy; step++) {
-    await scheduler.quiesce();
-    if (!writerStarted && step >= writerStartsAfter) {
-      writerStarted = true;
-      scheduler.spawn("writer", async () => {
-        for (const op of writerOps) {
-          db.value++;
-          if (op === "set") await writer.set(key, { symbol: "RACE", v: db.value }, { lifetime: 60, tags: TAGS });
-          else if (op === "revalidateTag") await writer.revalidateTag(random() < 0.5 ? "quotes" : "quote:RACE");
-          else await writer.updateTag(TAGS);
-        }
-      });
-      await scheduler.quiesce();
-    }
-    const parked = scheduler.parked();
-    if (parked.length === 0) break;
-    backing.advance(randomInt(random, 0, 2));
-    scheduler.release(parked[randomInt(random, 0, parked.length - 1)] as string);
-  }
+  await drive(scheduler, random, {
+    writerStartsAfter: randomInt(random, 0, 3),
+    writer: async () => {
+      for (const op of writerOps) {
+        db.value++;
+        if (op === "set") await writer.set(key, { symbol: "RACE", v: db.value }, { lifetime: 60, tags: TAGS });
+        else if (op === "revalidateTag") await writer.revalidateTag(random() < 0.5 ? "quotes" : "quote:RACE");
+        else await writer.updateTag(TAGS);
+      }
+    },
+    advance: backing.advance,
+    randomInt,
+  });
   scheduler.active = false;
 
   // After the race: every read is either stale (and its refresh runs), a miss fetched afresh, or fresh
