@@ -36,11 +36,11 @@ export interface LookupPlan {
 export async function lookup(ctx: CoreContext, plan: LookupPlan): Promise<Lookup> {
   const { keys, tags, timeoutMs } = plan;
   if (tags.length === 0) {
-    const read = plan.memo ? requestMemoRead(ctx.store, keys.entry) : ctx.store.get(keys.entry);
+    const read = requestMemoRead(ctx.store, keys.entry, plan.memo && ctx.settings.requestMemo);
     return settle(ctx, plan, await withTimeout(read, timeoutMs, () => `read of ${keys.entry}`), undefined);
   }
   const stampKeys = tags.map((tag) => tagKey(ctx.settings.prefix, tag));
-  const read: Promise<TaggedRead> = plan.memo ? requestMemoTaggedRead(ctx.store, keys.entry, stampKeys) : ctx.store.getWithStamps(keys.entry, stampKeys);
+  const read: Promise<TaggedRead> = requestMemoTaggedRead(ctx.store, keys.entry, stampKeys, plan.memo && ctx.settings.requestMemo);
   const { entry, stamps } = await withTimeout(read, timeoutMs, () => `read of ${keys.entry}`);
   return settle(ctx, plan, entry, stamps);
 }

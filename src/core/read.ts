@@ -69,7 +69,7 @@ export function read<T>(deps: ReadDeps, key: CacheKey, fn: Fetcher, options: Fet
       ctx.report.error("read", r.keys.entry, error);
       resolve(serve(r, FAILED, valueOnly));
     });
-    requestMemoRead(ctx.store, r.keys.entry).then(
+    requestMemoRead(ctx.store, r.keys.entry, ctx.settings.requestMemo).then(
       (stored) => {
         if (!deps.deadlines.done(watch)) return; // timed out: already served from the fetcher
         const hit = freshHit(r, stored);

@@ -1,11 +1,11 @@
 import type { StoredEntry } from "../entry.js";
-import { insideNext } from "../runtime.js";
 import type { CacheStore, TaggedRead } from "../stores/types.js";
 
 /**
  * Per-request memoisation of store reads through React `cache()`: in a React Server Components render,
- * reading one key twice costs one store call. Outside a Next.js server there is no render to memoise
- * in, so reads go straight to the store; without React installed they are simply not memoised.
+ * reading one key twice costs one store call. Where there is no render to memoise in (the settings say
+ * so: outside a Next.js server), reads go straight to the store; without React installed they are simply
+ * not memoised.
  */
 interface Reads {
   get: (store: CacheStore, key: string) => Promise<StoredEntry>;
@@ -31,23 +31,21 @@ function load(): Promise<Reads> {
   return loading;
 }
 
-let inNext: boolean | undefined;
-
-function reads(): Reads | Promise<Reads> {
-  if (memoised) return memoised;
-  if (!(inNext ??= insideNext())) return (memoised = direct);
-  return load();
+function reads(memo: boolean): Reads | Promise<Reads> {
+  if (!memo) return direct;
+  return memoised ?? load();
 }
 
-/** Reads `key` from `store`, once per server request for the same store and key. */
-export function requestMemoRead(store: CacheStore, key: string): Promise<StoredEntry> {
-  const r = reads();
+/** Reads `key` from `store`, once per server request for the same store and key when `memo` is on. */
+export function requestMemoRead(store: CacheStore, key: string, memo: boolean): Promise<StoredEntry> {
+  const r = reads(memo);
   return "then" in r ? r.then((m) => m.get(store, key)) : r.get(store, key);
 }
 
-/** Reads `key` and the stamps under `stampKeys`, once per server request for the same arguments. */
-export function requestMemoTaggedRead(store: CacheStore, key: string, stampKeys: readonly string[]): Promise<TaggedRead> {
+/** Reads `key` and the stamps under `stampKeys`, once per server request for the same arguments when `memo` is on. */
+export function requestMemoTaggedRead(store: CacheStore, key: string, stampKeys: readonly string[], memo: boolean): Promise<TaggedRead> {
+  if (!memo) return store.getWithStamps(key, stampKeys);
   const joined = stampKeys.join("\n");
-  const r = reads();
+  const r = reads(memo);
   return "then" in r ? r.then((m) => m.tagged(store, key, joined)) : r.tagged(store, key, joined);
 }

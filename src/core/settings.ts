@@ -26,6 +26,8 @@ export interface CoreSettings {
   now: () => number;
   /** Where write versions come from. */
   versions: VersionClock;
+  /** Memoise store reads per request with React `cache()` (inside a Next.js server, where renders are). */
+  requestMemo: boolean;
   /** Runs work that must not delay the response. */
   runInBackground: (task: () => Promise<unknown>) => Promise<void>;
   /** Logs every event to the console. */

@@ -9,6 +9,7 @@ import { LocalQueue } from "../queues/local.js";
 import { QStashQueue } from "../queues/qstash.js";
 import type { RefreshQueue } from "../queues/types.js";
 import { runInBackground } from "../background.js";
+import { insideNext } from "../runtime.js";
 import { MemoryStore } from "../stores/memory.js";
 import type { CacheStore } from "../stores/types.js";
 import { UpstashStore } from "../stores/upstash.js";
@@ -63,6 +64,7 @@ export function assemble(config: CachebackConfig = {}): CoreParts {
       now,
       versions: config.now ? new VersionClock(config.now) : processVersionClock(),
       runInBackground: config.runInBackground ?? runInBackground,
+      requestMemo: insideNext(),
       debug: config.debug ?? env.debug,
       refreshUrl: config.refreshUrl ?? env.refreshUrl ?? (queue.deliversLocally ? env.localRefreshUrl : undefined),
       localRefreshUrl: env.localRefreshUrl,
