@@ -4,8 +4,10 @@ import type { DeliveryAttempt, MessageRecord } from "./message-record.js";
 import { describeFailure } from "./publish-input.js";
 import { signQStashMessage } from "./signing.js";
 
-/** How much of a response body the record keeps, in characters. */
+/** How much of the last response body the record keeps, in characters. */
 const RESPONSE_BODY_LIMIT = 4096;
+/** How much of each delivery's response body its attempt keeps, in characters. */
+const ATTEMPT_BODY_LIMIT = 1024;
 
 /** What a delivery got back: an HTTP answer, or why there was none. */
 export interface AttemptOutcome {
@@ -86,6 +88,7 @@ export async function deliverOnce(entry: LogEntry, ctx: AttemptContext): Promise
   const attempt: DeliveryAttempt = { retried, at: started, durationMs: Math.max(0, ctx.now() - started) };
   if (outcome.status !== undefined) attempt.status = outcome.status;
   if (outcome.error !== undefined) attempt.error = outcome.error;
+  if (outcome.body !== undefined && outcome.body !== "") attempt.body = outcome.body.slice(0, ATTEMPT_BODY_LIMIT);
   record.attempts.push(attempt);
   recordResponse(record, outcome);
   return { attempt, outcome };

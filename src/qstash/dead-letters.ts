@@ -32,6 +32,23 @@ export class DeadLetterQueue {
     return undefined;
   }
 
+  /**
+   * Takes the dead letter `id` (`dlqId` or `messageId`) out of the queue, keeping it in the log as a failed
+   * message, and gives it with the `dlqId` it had; `undefined` when there is none. `readmit` puts it back.
+   */
+  release(id: string): { entry: LogEntry; dlqId: string } | undefined {
+    const entry = this.find(id);
+    const dlqId = entry?.record.dlqId;
+    if (!entry || dlqId === undefined) return undefined;
+    delete entry.record.dlqId;
+    return { entry, dlqId };
+  }
+
+  /** Puts back a dead letter taken by {@link DeadLetterQueue.release}, with its `dlqId`. */
+  readmit(released: { entry: LogEntry; dlqId: string }): void {
+    released.entry.record.dlqId = released.dlqId;
+  }
+
   /** Removes the dead letter `id` (`dlqId` or `messageId`) from the queue and the log; whether there was one. */
   remove(id: string): boolean {
     const entry = this.find(id);

@@ -186,6 +186,43 @@ export class DeliveryEngine {
     return this.#deadLetters.remove(id);
   }
 
+  /**
+   * Redelivers a dead letter, as QStash's console does with "Retry": the message is published again, with a
+   * new id, the same destination, method, headers and body and a fresh retry budget, and leaves the
+   * dead-letter queue. Its record stays in the log (`FAILED`, with `redeliveredAs`); the new one carries
+   * `redeliveryOf`.
+   * @param id The dead letter's `dlqId` or `messageId`.
+   * @returns The new message's id, or `undefined` when there is no such dead letter.
+   * @throws {DeliveryEngineClosedError} after {@link DeliveryEngine.close}.
+   */
+  async redeliver(id: string): Promise<string | undefined> {
+    if (this.#closed) throw new DeliveryEngineClosedError();
+    const released = this.#deadLetters.release(id);
+    if (!released) return undefined;
+    const { entry } = released;
+    const old = entry.record;
+    let messageId: string;
+    try {
+      ({ messageId } = await this.publish({
+        destination: old.url,
+        method: old.method,
+        headers: old.headers,
+        body: entry.bytes,
+        retries: old.maxRetries,
+        timeoutSeconds: old.timeoutSeconds,
+        ...(old.callerIp ? { callerIp: old.callerIp } : {}),
+      }));
+    } catch (error) {
+      this.#deadLetters.readmit(released); // closed meanwhile: it stays a dead letter
+      throw error;
+    }
+    old.redeliveredAs = messageId;
+    const copy = this.#messages.get(messageId);
+    if (copy) copy.record.redeliveryOf = old.messageId;
+    this.#log(`[qstash] ${old.messageId} redelivered from the dead-letter queue as ${messageId}`);
+    return messageId;
+  }
+
   /** Resolves once no message is waiting or in flight (immediately after {@link DeliveryEngine.close}). */
   idle(): Promise<void> {
     return this.#timers.idle(this.#closed);
