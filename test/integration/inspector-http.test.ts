@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevServers, startInspector, type DevServers, type Inspector } from "../../packages/dev/src/index.js";
 import { Cacheback } from "../../src/cacheback.js";
 import type { RefreshMessage } from "../../src/message.js";
-import { startRecordingReceiver, type RecordingReceiver } from "../helpers/recording-receiver.js";
+import { closedPort, startRecordingReceiver, type RecordingReceiver } from "../helpers/recording-receiver.js";
 import { eventually, randomPrefix } from "../helpers/wait.js";
 
 // The inspector's HTTP side: where it listens, who may use it, and what its actions do.
@@ -112,6 +112,23 @@ describe("who may use it", () => {
     const done = await action("delete", payload);
     expect(done.status).toBe(200);
     expect((await cb.peek(["doomed", 1])).status).toBe("miss");
+  });
+});
+
+describe("when Redis cannot be read", () => {
+  it("the page still opens and says why; the API answers 502 with the reason", async () => {
+    const port = await closedPort();
+    const blind = await startInspector({ port: 0, redis: { url: `http://127.0.0.1:${port}`, token: "t" }, qstash: servers.qstash, prefix: PREFIX });
+    try {
+      const page = await fetch(blind.url);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toMatch(/Cannot read Redis through the REST server: .*(fetch failed|ECONNREFUSED)/);
+      const api = await fetch(`${blind.url}api/view`, { headers: { "x-inspector-token": blind.token } });
+      expect(api.status).toBe(502);
+      expect(((await api.json()) as { error: string }).error).toMatch(/^The inspector could not read Redis or QStash: /);
+    } finally {
+      await blind.close();
+    }
   });
 });
 

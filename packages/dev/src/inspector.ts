@@ -66,8 +66,10 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
     throw new DevServerOptionsError(`The refresh URL '${refreshUrl}' is not an absolute URL.`);
   }
   const host = "127.0.0.1";
-  const redis = new Redis({ url: options.redis.url, token: options.redis.token, enableTelemetry: false });
-  const raw = new Redis({ url: options.redis.url, token: options.redis.token, enableTelemetry: false, automaticDeserialization: false });
+  // The page updates every second: a failed read is retried once, quickly, and then reported on the page.
+  const client = { url: options.redis.url, token: options.redis.token, enableTelemetry: false, retry: { retries: 1, backoff: () => 100 } };
+  const redis = new Redis(client);
+  const raw = new Redis({ ...client, automaticDeserialization: false });
   const token = newToken();
   const ctx: InspectorContext = {
     raw,

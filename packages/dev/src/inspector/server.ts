@@ -6,10 +6,11 @@ import type { DeliveryEngine } from "next-cacheback/delivery";
 import { describeError, HttpError } from "../errors.js";
 import { readBody, sendJson } from "../http.js";
 import type { Actions } from "./actions.js";
+import { html } from "./html.js";
 import { renderPage, type PageInfo } from "./page.js";
 import { checkAction, checkHost, checkToken, SECURITY_HEADERS, type Refusal } from "./security.js";
 import { readValue } from "./values.js";
-import { parseQuery, snapshot } from "./view.js";
+import { parseQuery, snapshot, type ViewSnapshot } from "./view.js";
 
 /** What the routes need. */
 export interface InspectorContext {
@@ -35,6 +36,12 @@ function asset(path: string): { type: string; body: Buffer } | undefined {
   // Two levels up from src/inspector/ (the sources) and from dist/inspector/ (the package) alike.
   found.body ??= readFileSync(new URL(`../../assets/${found.file}`, import.meta.url));
   return { type: found.type, body: found.body };
+}
+
+/** What the page shows while Redis cannot be read: it says why, and its updates take over once Redis answers. */
+function unavailable(error: unknown): ViewSnapshot {
+  const why = html`<p class="notice error">Cannot read Redis through the REST server: ${describeError(error)}</p>`.text;
+  return { at: Date.now(), entries: why, locks: "", messages: "", deadLetters: "", deadLetterCount: 0, nextCursor: "0" };
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
@@ -100,7 +107,8 @@ async function route(ctx: InspectorContext, req: IncomingMessage, res: ServerRes
   if (method !== "GET" && method !== "HEAD") throw new HttpError(405, "Only actions (POST /api/actions/...) change anything.", { allow: "GET, HEAD" });
   if (url.pathname === "/" || url.pathname === "/index.html") {
     const query = parseQuery(url.searchParams, ctx.info.defaultPrefix);
-    send(res, 200, "text/html; charset=utf-8", renderPage(ctx.info, query, await snapshot(ctx.raw, ctx.engine, query)));
+    const view = await snapshot(ctx.raw, ctx.engine, query).catch((error: unknown) => unavailable(error));
+    send(res, 200, "text/html; charset=utf-8", renderPage(ctx.info, query, view));
     return;
   }
   const file = asset(url.pathname);
