@@ -14,7 +14,7 @@ import { startExample, type ExampleServer } from "./example-app.js";
 // dev servers: what it lists, a refresh seen live, and a redelivery from the dead-letter queue.
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = join(ROOT, "test", "artifacts");
-const DELAY_MS = 1500; // the slow source: long enough to see an entry stale before its refresh lands
+const DELAY_MS = 2500; // the slow source: long enough to see an entry stale before its refresh lands
 const PREFIX = randomPrefix("e2e-inspector");
 
 let servers: DevServers;

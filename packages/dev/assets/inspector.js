@@ -105,7 +105,7 @@ async function update() {
     swap(regions.messages, view.messages);
     nextCursor = view.nextCursor;
     byId("dlq-count").textContent = String(view.deadLetterCount);
-    byId("shown-prefix").textContent = params.get("prefix") || formValue("prefix") || "";
+    byId("shown-prefix").textContent = view.prefix;
     live.classList.remove("offline");
     live.dataset.at = String(view.at);
     liveText.textContent = `live · ${new Date(view.at).toLocaleTimeString()}`;

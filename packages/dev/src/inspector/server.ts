@@ -39,9 +39,9 @@ function asset(path: string): { type: string; body: Buffer } | undefined {
 }
 
 /** What the page shows while Redis cannot be read: it says why, and its updates take over once Redis answers. */
-function unavailable(error: unknown): ViewSnapshot {
+function unavailable(prefix: string, error: unknown): ViewSnapshot {
   const why = html`<p class="notice error">Cannot read Redis through the REST server: ${describeError(error)}</p>`.text;
-  return { at: Date.now(), entries: why, locks: "", messages: "", deadLetters: "", deadLetterCount: 0, nextCursor: "0" };
+  return { at: Date.now(), prefix, entries: why, locks: "", messages: "", deadLetters: "", deadLetterCount: 0, nextCursor: "0" };
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
@@ -107,7 +107,7 @@ async function route(ctx: InspectorContext, req: IncomingMessage, res: ServerRes
   if (method !== "GET" && method !== "HEAD") throw new HttpError(405, "Only actions (POST /api/actions/...) change anything.", { allow: "GET, HEAD" });
   if (url.pathname === "/" || url.pathname === "/index.html") {
     const query = parseQuery(url.searchParams, ctx.info.defaultPrefix);
-    const view = await snapshot(ctx.raw, ctx.engine, query).catch((error: unknown) => unavailable(error));
+    const view = await snapshot(ctx.raw, ctx.engine, query).catch((error: unknown) => unavailable(query.prefix, error));
     send(res, 200, "text/html; charset=utf-8", renderPage(ctx.info, query, view));
     return;
   }

@@ -48,6 +48,8 @@ export function parseQuery(params: URLSearchParams, defaultPrefix: string): View
 /** The fragments of a snapshot, and when it was taken. */
 export interface ViewSnapshot {
   at: number;
+  /** The prefix the entries and locks are listed under. */
+  prefix: string;
   entries: string;
   locks: string;
   messages: string;
@@ -71,6 +73,7 @@ export async function snapshot(redis: Redis, engine: DeliveryEngine, query: View
   const dead = messageRows(letters, filter, 100);
   return {
     at: now,
+    prefix: query.prefix,
     entries: renderEntries(page, query.kind, now, query.cursor === "0").text,
     locks: renderLocks(locks, now).text,
     messages: renderMessages({ ...log, total: all.length }, now).text,
