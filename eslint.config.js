@@ -20,6 +20,11 @@ export default tseslint.config(
     },
   },
   {
+    // The inspector's page script runs in the browser.
+    files: ["packages/dev/assets/**/*.js"],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     // Type-level tests bind values only to inspect their types.
     files: ["test/types/**/*.ts"],
     rules: { "@typescript-eslint/no-unused-vars": "off" },

@@ -19,6 +19,8 @@ export interface DeliveryAttempt {
   status?: number;
   /** Why the delivery failed without an HTTP answer (connection refused, timeout...). */
   error?: string;
+  /** The start of the answer's body (at most 1 KiB of text), when the destination answered. */
+  body?: string;
 }
 
 /** A message, its state and its deliveries so far. A snapshot: changing it changes nothing in the engine. */
@@ -55,6 +57,10 @@ export interface MessageRecord {
   nextDeliveryAt?: number;
   /** The dead-letter id, once the message is in the dead-letter queue. */
   dlqId?: string;
+  /** The id of the message this one redelivers (see `DeliveryEngine.redeliver`). */
+  redeliveryOf?: string;
+  /** The id of the message that redelivered this dead letter; it then left the dead-letter queue. */
+  redeliveredAs?: string;
   /** The HTTP status of the last delivery, when the destination answered. */
   responseStatus?: number;
   /** The response headers of the last delivery. */

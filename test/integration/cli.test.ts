@@ -29,17 +29,21 @@ const FLAGS = [
   "--next-signing-key",
   "--retry-delay-scale",
   "--host",
+  "--inspector-port",
+  "--no-inspector",
+  "--prefix",
+  "--refresh-url",
   "--quiet",
   "--help",
   "-h",
   "--version",
 ];
 
-/** The environment of this process without any Upstash variables, so children see only what a test gives. */
+/** The environment of this process without any Upstash or next-cacheback variables, so children see only what a test gives. */
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
-    if (!name.startsWith("UPSTASH_") && !name.startsWith("QSTASH_") && !name.startsWith("KV_REST_")) env[name] = value;
+    if (!/^(UPSTASH_|QSTASH_|KV_REST_|CACHEBACK_)/.test(name)) env[name] = value;
   }
   return { ...env, ...extra };
 }
@@ -135,8 +139,8 @@ describe("next-cacheback dev", () => {
     }
   });
 
-  it("prints the six Upstash env lines and the refresh URL; an app using only the env talks to both servers; SIGINT exits 0", async () => {
-    running = startCli(["dev", "--redis-port", "0", "--qstash-port", "0"]);
+  it("prints the six Upstash env lines, the refresh URL and the inspector's URL; an app using only the env talks to both servers; SIGINT exits 0", async () => {
+    running = startCli(["dev", "--redis-port", "0", "--qstash-port", "0", "--inspector-port", "0"]);
     const cliProcess = running;
     const env = await eventually(
       "the env lines",
@@ -157,6 +161,12 @@ describe("next-cacheback dev", () => {
     expect(cliProcess.stdout()).toContain(`Redis REST on ${env.UPSTASH_REDIS_REST_URL}`);
     expect(cliProcess.stdout()).toContain(`QStash on ${env.QSTASH_URL}`);
 
+    const inspector = /^Inspector: (http:\/\/127\.0\.0\.1:\d+\/) \(entries under cacheback:, /m.exec(cliProcess.stdout())?.[1];
+    expect(inspector).toBeDefined();
+    const page = await fetch(inspector!);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain(`<code>${env.UPSTASH_REDIS_REST_URL}</code>`);
+
     const result = await runScript(APP_SCRIPT, { ...env, TEST_KEY: `${randomPrefix("cli")}app` });
     expect(result).toMatchObject({ got: { hello: "wörld 😀" }, body: '{"job":"posts"}', verified: true });
     expect((result as { messageId: string }).messageId).toMatch(/\S/);
@@ -166,6 +176,34 @@ describe("next-cacheback dev", () => {
     expect(cliProcess.stderr()).toBe("");
     await expect(fetch(`${env.UPSTASH_REDIS_REST_URL}/healthz`)).rejects.toThrow();
     await expect(fetch(`${env.QSTASH_URL}/v2/keys`)).rejects.toThrow();
+    await expect(fetch(inspector!)).rejects.toThrow();
+  });
+
+  it("--refresh-url is printed as CACHEBACK_REFRESH_URL, --prefix is where the inspector opens, --no-inspector starts none", async () => {
+    const flags = ["dev", "--redis-port", "0", "--qstash-port", "0", "--refresh-url", "http://127.0.0.1:4100/api/refresh"];
+    for (const [extra, inspector] of [
+      [["--inspector-port", "0", "--prefix", "shop:"], true],
+      [["--no-inspector"], false],
+    ] as const) {
+      const run = startCli([...flags, ...extra]);
+      try {
+        await eventually("the env lines", async () => "CACHEBACK_REFRESH_URL" in parseEnvLines(run.stdout()), 15_000);
+        expect(parseEnvLines(run.stdout()).CACHEBACK_REFRESH_URL).toBe("http://127.0.0.1:4100/api/refresh");
+        const url = /^Inspector: (\S+) \(entries under shop:, /m.exec(run.stdout())?.[1];
+        if (inspector) {
+          const page = await (await fetch(url!)).text();
+          expect(page).toContain('value="shop:"');
+          expect(page).toContain("<code>http://127.0.0.1:4100/api/refresh</code>");
+        } else {
+          expect(run.stdout()).not.toContain("Inspector:");
+        }
+        run.child.kill("SIGINT");
+        expect(await run.exit).toBe(0);
+        expect(run.stderr()).toBe("");
+      } finally {
+        if (run.child.exitCode === null) run.child.kill("SIGKILL");
+      }
+    }
   });
 
   it("--help lists every flag with an example, and exits 0", () => {
@@ -191,6 +229,8 @@ describe("next-cacheback dev", () => {
       [["serve"], /Unknown command 'serve'/],
       [["dev", "--redis-port", "http"], /--redis-port must be a port number from 0 to 65535, got 'http'/],
       [["dev", "--retry-delay-scale=-1"], /--retry-delay-scale must be a number >= 0/],
+      [["dev", "--refresh-url", "/api/cacheback"], /--refresh-url must be an absolute http\(s\) URL, got '\/api\/cacheback'/],
+      [["dev", "--inspector-port", "70000"], /--inspector-port must be a port number from 0 to 65535, got .70000./],
     ];
     for (const [args, message] of cases) {
       const result = spawnSync(process.execPath, [cli, ...args], { cwd: root, env: cleanEnv(), encoding: "utf8" });
@@ -229,6 +269,23 @@ describe("next-cacheback dev", () => {
         expect(run.stdout()).not.toContain("UPSTASH_REDIS_REST_URL=");
       });
     }
+
+    it("--inspector-port: a warning names the flag, and the servers the app needs keep running", async () => {
+      const run = startCli(["dev", "--redis-port", "0", "--qstash-port", "0", "--inspector-port", String(taken)]);
+      try {
+        const env = await eventually("the env lines", async () => {
+          const parsed = parseEnvLines(run.stdout());
+          return ENV_KEYS.every((name) => name in parsed) ? parsed : undefined;
+        }, 15_000);
+        expect(run.stderr()).toContain(`warning: the inspector did not start: port ${taken} on 127.0.0.1 is already in use. Pick another port with --inspector-port <port>`);
+        expect(run.stdout()).not.toContain("Inspector:");
+        expect((await fetch(`${env.UPSTASH_REDIS_REST_URL}/healthz`)).status).toBe(200);
+        run.child.kill("SIGINT");
+        expect(await run.exit).toBe(0);
+      } finally {
+        if (run.child.exitCode === null) run.child.kill("SIGKILL");
+      }
+    });
   });
 });
 
@@ -278,7 +335,7 @@ describe("the next-cacheback launcher", () => {
   });
 
   it("dev starts both servers, prints the env lines, and exits 0 on SIGINT", async () => {
-    const started = startCli(["dev", "--redis-port", "0", "--qstash-port", "0"], launcher);
+    const started = startCli(["dev", "--redis-port", "0", "--qstash-port", "0", "--inspector-port", "0"], launcher);
     try {
       const env = await eventually(
         "the env lines",

@@ -81,12 +81,12 @@ describe("an app that installed only next-cacheback", () => {
   });
 
   it("starts the dev servers with npx next-cacheback dev, and stops on Ctrl-C with exit code 0", async () => {
-    const [redisPort, qstashPort] = [await closedPort(), await closedPort()];
+    const [redisPort, qstashPort, inspectorPort] = [await closedPort(), await closedPort(), await closedPort()];
     // A new process group, signalled as a whole: what Ctrl-C in a terminal does. npm runs a bin through its
     // script shell; Debian's sh (dash) then dies of the SIGINT itself even when the command exits 0, so npx
     // would report the signal whatever next-cacheback does. bash hands the command over (exec), so the exit
     // code seen here is next-cacheback's own.
-    const child: ChildProcess = spawn("npx", ["next-cacheback", "dev", "--redis-port", String(redisPort), "--qstash-port", String(qstashPort)], {
+    const child: ChildProcess = spawn("npx", ["next-cacheback", "dev", "--redis-port", String(redisPort), "--qstash-port", String(qstashPort), "--inspector-port", String(inspectorPort)], {
       cwd: app,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
@@ -120,6 +120,11 @@ describe("an app that installed only next-cacheback", () => {
         headers: { authorization: `Bearer ${stdout.match(/^QSTASH_TOKEN=(.+)$/m)![1]}` },
       });
       expect(keys.status).toBe(200);
+      // The inspector's page and the script and styles it loads ship in the package.
+      expect(stdout).toContain(`Inspector: http://127.0.0.1:${inspectorPort}/`);
+      for (const path of ["/", "/assets/inspector.js", "/assets/inspector.css"]) {
+        expect((await fetch(`http://127.0.0.1:${inspectorPort}${path}`)).status, path).toBe(200);
+      }
 
       process.kill(-child.pid!, "SIGINT");
       expect(await exit).toEqual({ code: 0, signal: null });

@@ -60,7 +60,7 @@ describe("DeliveryEngine", () => {
     );
     const record = engine.message(result.messageId)!;
     expect(record).toMatchObject({ state: "DELIVERED", body: "hi", method: "POST", maxRetries: 3, responseStatus: 200 });
-    expect(record.attempts).toEqual([{ retried: 0, at: expect.any(Number), durationMs: expect.any(Number), status: 200 }]);
+    expect(record.attempts).toEqual([{ retried: 0, at: expect.any(Number), durationMs: expect.any(Number), status: 200, body: "ok" }]);
     await engine.close();
   });
 

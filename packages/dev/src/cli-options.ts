@@ -1,7 +1,11 @@
 import { parseArgs } from "node:util";
 import { QSTASH_DEV_PORT } from "next-cacheback/delivery";
 import { DevServerError } from "./errors.js";
+import { DEV_INSPECTOR_PORT } from "./inspector.js";
 import { DEV_REDIS_REST_PORT } from "./redis-rest.js";
+
+/** Where QStash delivers refreshes unless told otherwise: a Next.js app's refresh route on its default port. */
+export const DEFAULT_REFRESH_URL = "http://127.0.0.1:3000/api/cacheback";
 
 /** What the command line asked for, flags resolved against the environment. */
 export interface CliOptions {
@@ -15,6 +19,12 @@ export interface CliOptions {
   readonly retryDelayScale: number | undefined;
   readonly host: string;
   readonly quiet: boolean;
+  /** The inspector's port, or `undefined` with `--no-inspector`. */
+  readonly inspectorPort: number | undefined;
+  /** The app's key prefix, which the inspector opens on. */
+  readonly prefix: string;
+  /** The app's refresh route, printed as CACHEBACK_REFRESH_URL and used by the inspector. */
+  readonly refreshUrl: string;
 }
 
 /** What to do: start the servers, or print help or the version. */
@@ -30,7 +40,9 @@ export const USAGE = `Usage: next-cacheback dev [flags]
 
 Starts two local servers so @upstash/redis and @upstash/qstash work offline, unchanged:
 an Upstash Redis REST server bridged onto a real Redis, and a QStash server that delivers
-signed messages with QStash's retries. Prints the environment variables to paste.
+signed messages with QStash's retries. Prints the environment variables to paste. Also
+serves the inspector, a page on 127.0.0.1 showing the cache's entries, locks, messages
+and dead letters, live.
 
 Flags:
   --redis-port <port>          Port of the Redis REST server; 0 picks a free one. Default: ${DEV_REDIS_REST_PORT}
@@ -42,6 +54,12 @@ Flags:
   --next-signing-key <key>     The next signing key. Default: the official QStash dev key
   --retry-delay-scale <n>      Multiply QStash delays and retry waits by n (0.01 = 100 times faster). Default: 1
   --host <host>                Interface both servers listen on. Default: 127.0.0.1
+  --inspector-port <port>      Port of the inspector (always on 127.0.0.1); 0 picks a free one. Default: ${DEV_INSPECTOR_PORT}
+  --no-inspector               Do not start the inspector
+  --prefix <prefix>            The app's key prefix, where the inspector opens. Default: $CACHEBACK_PREFIX, else cacheback:
+  --refresh-url <url>          The app's refresh route: printed as CACHEBACK_REFRESH_URL, and where the
+                               inspector's Invalidate has QStash deliver. Default: $CACHEBACK_REFRESH_URL, else
+                               ${DEFAULT_REFRESH_URL}
   --quiet                      Print only the environment and where the servers listen, no activity log
   -h, --help                   Show this help
   --version                    Print the version of next-cacheback-dev
@@ -89,6 +107,10 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliAc
         "next-signing-key": { type: "string" },
         "retry-delay-scale": { type: "string" },
         host: { type: "string" },
+        "inspector-port": { type: "string" },
+        "no-inspector": { type: "boolean" },
+        prefix: { type: "string" },
+        "refresh-url": { type: "string" },
         quiet: { type: "boolean" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean" },
@@ -116,6 +138,10 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliAc
       throw new CliUsageError(`--retry-delay-scale must be a number >= 0, got '${values["retry-delay-scale"]}'.`);
     }
   }
+  const refreshUrl = nonEmpty("--refresh-url", values["refresh-url"]) ?? (env.CACHEBACK_REFRESH_URL || DEFAULT_REFRESH_URL);
+  if (!/^https?:\/\/[^/]/i.test(refreshUrl) || !URL.canParse(refreshUrl)) {
+    throw new CliUsageError(`--refresh-url must be an absolute http(s) URL, got '${refreshUrl}'.`);
+  }
   const qstashEnvPort = env.QSTASH_DEV_PORT === undefined || env.QSTASH_DEV_PORT === "" ? undefined : env.QSTASH_DEV_PORT;
   return {
     kind: "dev",
@@ -134,6 +160,9 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliAc
       retryDelayScale,
       host: nonEmpty("--host", values.host) ?? "127.0.0.1",
       quiet: values.quiet ?? false,
+      inspectorPort: values["no-inspector"] ? undefined : port("--inspector-port", values["inspector-port"], DEV_INSPECTOR_PORT),
+      prefix: nonEmpty("--prefix", values.prefix) ?? (env.CACHEBACK_PREFIX || "cacheback:"),
+      refreshUrl,
     },
   };
 }

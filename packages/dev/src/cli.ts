@@ -3,6 +3,7 @@ import { CliUsageError, parseCli, USAGE, type CliOptions } from "./cli-options.j
 import { devServersEnv } from "./dev-servers.js";
 import { redactRedisUrl } from "./redis-rest/bridge.js";
 import { describeError, DevServerError, DevServerOptionsError, PortInUseError } from "./errors.js";
+import { startInspector, type Inspector } from "./inspector.js";
 import { startQStashServer, type QStashServer } from "./qstash-server.js";
 import { startRedisRestServer, type RedisRestServer } from "./redis-rest.js";
 
@@ -82,9 +83,24 @@ async function startServers(options: CliOptions, log: ((line: string) => void) |
   }
 }
 
+/**
+ * Starts the inspector over the running servers. It is an extra: when it cannot start (its port is taken),
+ * the servers the app needs keep running and a warning says what to do.
+ */
+async function startInspectorOrWarn(options: CliOptions, redis: RedisRestServer, qstash: QStashServer, log: ((line: string) => void) | undefined): Promise<Inspector | undefined> {
+  if (options.inspectorPort === undefined) return undefined;
+  try {
+    return await startInspector({ port: options.inspectorPort, redis, qstash, prefix: options.prefix, refreshUrl: options.refreshUrl, ...(log ? { log } : {}) });
+  } catch (error) {
+    const why = error instanceof PortInUseError ? `port ${error.port} on 127.0.0.1 is already in use` : describeError(error);
+    console.error(`warning: the inspector did not start: ${why}. Pick another port with --inspector-port <port> (0 picks a free one), or pass --no-inspector.`);
+    return undefined;
+  }
+}
+
 async function dev(options: CliOptions): Promise<void> {
   const log = options.quiet ? undefined : (line: string): void => console.log(line);
-  const running: { servers?: [RedisRestServer, QStashServer] } = {};
+  const running: { servers?: Array<{ close(): Promise<void> }> } = {};
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) return;
@@ -103,18 +119,21 @@ async function dev(options: CliOptions): Promise<void> {
   const servers = await startServers(options, log);
   running.servers = servers;
   const [redis, qstash] = servers;
+  const inspector = stopping ? undefined : await startInspectorOrWarn(options, redis, qstash, log);
+  if (inspector) running.servers = [...servers, inspector];
   if (stopping) {
-    await Promise.all(servers.map((server) => server.close()));
+    await Promise.all(running.servers.map((server) => server.close()));
     process.exit(0);
   }
   const env = devServersEnv(redis, qstash);
   const lines = [
     "",
     `next-cacheback dev: Redis REST on ${redis.url} (bridged to ${redactRedisUrl(options.redisUrl)}), QStash on ${qstash.url}`,
+    ...(inspector ? [`Inspector: ${inspector.url} (entries under ${options.prefix}, the message log, the dead-letter queue)`] : []),
     "Paste into .env.local:",
     ...Object.entries(env).map(([key, value]) => `${key}=${value}`),
     "# where QStash delivers next-cacheback refreshes: your app's refresh route (adjust the port)",
-    "CACHEBACK_REFRESH_URL=http://127.0.0.1:3000/api/cacheback",
+    `CACHEBACK_REFRESH_URL=${options.refreshUrl}`,
     "",
   ];
   console.log(lines.join("\n"));

@@ -1,3 +1,4 @@
+import { startInspector, type Inspector, type InspectorOptions } from "./inspector.js";
 import { startQStashServer, type QStashServer, type QStashServerOptions } from "./qstash-server.js";
 import { startRedisRestServer, type RedisRestServer, type RedisRestServerOptions } from "./redis-rest.js";
 
@@ -7,6 +8,11 @@ export interface DevServersOptions {
   redis?: RedisRestServerOptions;
   /** Options of the QStash server. @default its own defaults (port 8080) */
   qstash?: QStashServerOptions;
+  /**
+   * Starts the inspector too, with these options (it reads through the two servers above).
+   * @default not started (`next-cacheback dev` starts it on port 8078)
+   */
+  inspector?: Omit<InspectorOptions, "redis" | "qstash">;
 }
 
 /** Both dev servers, running, from {@link startDevServers}. */
@@ -15,6 +21,8 @@ export interface DevServers {
   redis: RedisRestServer;
   /** The QStash server. */
   qstash: QStashServer;
+  /** The inspector, when `inspector` options were given. */
+  inspector: Inspector | undefined;
   /** The environment an app needs to use them, from {@link devServersEnv}. */
   env: Record<string, string>;
   /** Closes both servers and the Redis connection. */
@@ -38,8 +46,9 @@ export function devServersEnv(redis: RedisRestServer, qstash: QStashServer): Rec
 }
 
 /**
- * Starts the Upstash Redis REST server, then the QStash server (what `next-cacheback dev` runs). When the
- * second fails to start, the first is closed again before the error is rethrown.
+ * Starts the Upstash Redis REST server, then the QStash server, then (with `inspector` options) the
+ * inspector: what `next-cacheback dev` runs. When one fails to start, those started are closed again
+ * before the error is rethrown.
  *
  * @example
  * ```ts
@@ -56,13 +65,23 @@ export async function startDevServers(options: DevServersOptions = {}): Promise<
     await redis.close();
     throw error;
   }
+  let inspector: Inspector | undefined;
+  if (options.inspector) {
+    try {
+      inspector = await startInspector({ ...options.inspector, redis, qstash });
+    } catch (error) {
+      await Promise.all([redis.close(), qstash.close()]);
+      throw error;
+    }
+  }
   let closing: Promise<void> | undefined;
   return {
     redis,
     qstash,
+    inspector,
     env: devServersEnv(redis, qstash),
     close: () => {
-      closing ??= Promise.all([redis.close(), qstash.close()]).then(() => undefined);
+      closing ??= Promise.all([redis.close(), qstash.close(), inspector?.close()]).then(() => undefined);
       return closing;
     },
   };

@@ -19,6 +19,8 @@ export interface MessageView {
   deduplicationId?: string;
   callerIp?: string;
   dlqId?: string;
+  redeliveryOf?: string;
+  redeliveredAs?: string;
   responseStatus?: number;
   responseHeader?: Record<string, string[]>;
   responseBody?: string;
@@ -45,6 +47,8 @@ export function messageView(record: MessageRecord): MessageView {
   if (record.deduplicationId !== undefined) view.deduplicationId = record.deduplicationId;
   if (record.callerIp !== undefined) view.callerIp = record.callerIp;
   if (record.dlqId !== undefined) view.dlqId = record.dlqId;
+  if (record.redeliveryOf !== undefined) view.redeliveryOf = record.redeliveryOf;
+  if (record.redeliveredAs !== undefined) view.redeliveredAs = record.redeliveredAs;
   if (record.responseStatus !== undefined) view.responseStatus = record.responseStatus;
   if (record.responseHeader !== undefined) view.responseHeader = record.responseHeader;
   if (record.responseBody !== undefined) view.responseBody = record.responseBody;
