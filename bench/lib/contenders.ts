@@ -70,6 +70,11 @@ export interface Contender {
   readonly library: Library;
   /** Reads `key` through the cache; the fetcher is the slow source. */
   read(key: string): Promise<ReadOutcome>;
+  /**
+   * The library's own read of `key`, called as its docs show, with nothing of the benchmark's around it
+   * (no status object, no wrapping): what the hit comparison times.
+   */
+  hitOp(key: string): () => Promise<unknown>;
   /** Stores `value` under `key` as that library would, already stale (past its fresh period, within its stale period). */
   seedStale(key: string, value: unknown): Promise<void>;
   /** Stores `value` under `key`, fresh. */
@@ -128,6 +133,7 @@ function nextCacheback(config: ContenderConfig): Contender {
       if (config.collectBackground) background.add(result.background);
       return { value: result.value };
     },
+    hitOp: (key) => () => cb.fetch([JOB, key], fetcher),
     seedStale: (key, value) => cb.set([JOB, key], value, { lifetime: 0 }),
     seedFresh: (key, value) => cb.set([JOB, key], value),
     rawKey: (key) => cb.key([JOB, key]),
@@ -180,6 +186,7 @@ function cachifiedContender(config: ContenderConfig): Contender {
       });
       return { value };
     },
+    hitOp: (key) => () => cachified({ key: keyOf(key), cache, ttl: config.freshMs, swr: config.staleMs, getFreshValue: () => fetchFromSource(config.sourceUrl, key) }),
     seedStale: async (key, value) => {
       await cache.set(keyOf(key), createCacheEntry(value, { ttl: config.freshMs, swr: config.staleMs, createdTime: Date.now() - config.freshMs - 1 }));
     },
@@ -206,6 +213,7 @@ function bentocacheContender(config: ContenderConfig): Contender {
       const value = await bento.getOrSet({ key, factory: () => fetchFromSource(config.sourceUrl, key), ...options });
       return { value };
     },
+    hitOp: (key) => () => bento.getOrSet({ key, factory: () => fetchFromSource(config.sourceUrl, key), ...options }),
     seedStale: async (key, value) => {
       await bento.set({ key, value, ttl: 20, grace: config.staleMs });
       await sleep(40);
@@ -241,6 +249,7 @@ function unkeyContender(config: ContenderConfig): Contender {
       if (result.err) throw result.err;
       return { value: result.val };
     },
+    hitOp: (key) => () => cache.swr(key, (k) => fetchFromSource(config.sourceUrl, k)),
     seedStale: async (key, value) => {
       await cache.set(key, value, { fresh: 0, stale: config.freshMs + config.staleMs });
     },
