@@ -7,7 +7,7 @@
  *   BENCH_QUICK=1 npx tsx bench/run.ts  everything at small sizes (writes to bench/.tmp/)
  *   npx tsx bench/run.ts --render FILE  RESULTS.md and the chart again from a results.json (to bench/.tmp/)
  *
- * Comparisons: bytes, hit, stale, miss, stampede, freeze, e2e.
+ * Comparisons: bytes, hit, stale, miss, stampede, freeze, e2e, tags.
  */
 import "./lib/ensure-dist.js";
 import { readFileSync } from "node:fs";
@@ -18,12 +18,13 @@ import { runHitCost } from "./comparisons/hit.js";
 import { runFreeze, runStampede } from "./comparisons/instances.js";
 import { runMissStampede } from "./comparisons/miss.js";
 import { runStaleReads } from "./comparisons/stale.js";
+import { runTags } from "./comparisons/tags.js";
 import { startBenchContext } from "./lib/context.js";
 import { describeMachine } from "./lib/machine.js";
 import { writeOutputs } from "./lib/output.js";
 import type { Results } from "./lib/render.js";
 
-const ALL = ["bytes", "hit", "stale", "miss", "stampede", "freeze", "e2e"] as const;
+const ALL = ["bytes", "hit", "stale", "miss", "stampede", "freeze", "e2e", "tags"] as const;
 type Comparison = (typeof ALL)[number];
 
 if (process.argv[2] === "--render") {
@@ -53,6 +54,7 @@ const SIZES = quick
       stampede: { ks: [1, 2], readers: 50 },
       freeze: { k: 2, readers: 50 },
       e2e: { connections: 8, duration: 3, sourceDelayMs: SOURCE_DELAY_MS },
+      tags: { hit: { sequential: 50, concurrent: 200, inFlight: 64, rounds: 4 }, populations: [100, 2_000], tagCounts: [1, 10, 100], repeats: 5 },
     }
   : {
       hit: { sequential: 300, concurrent: 2000, inFlight: 64, rounds: 30 },
@@ -61,6 +63,7 @@ const SIZES = quick
       stampede: { ks: [1, 2, 4, 8], readers: 250 },
       freeze: { k: 8, readers: 250 },
       e2e: { connections: 32, duration: 10, sourceDelayMs: SOURCE_DELAY_MS },
+      tags: { hit: { sequential: 300, concurrent: 2000, inFlight: 64, rounds: 15 }, populations: [100, 10_000], tagCounts: [1, 10, 100], repeats: 30 },
     };
 
 const log = (line: string) => console.log(line);
@@ -97,6 +100,10 @@ try {
   if (selected.has("e2e")) {
     log("6. end to end");
     results.e2e = await runEndToEnd(ctx, SIZES.e2e, log);
+  }
+  if (selected.has("tags")) {
+    log("8. tags");
+    results.tags = await runTags(ctx, SIZES.tags, log);
   }
 } finally {
   await ctx.close();

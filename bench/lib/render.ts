@@ -11,10 +11,11 @@ import { staleSection, type StaleResult } from "../comparisons/stale.js";
 import type { Panel } from "./chart.js";
 import { LABELS, LIBRARIES, type Library } from "./contenders.js";
 import type { Machine } from "./machine.js";
+import { costHeadline, costSections, type CostResults } from "./render-cost.js";
 import { ms, ratio, type Section } from "./report.js";
 
 /** Everything one run found (also written as results.json). */
-export interface Results {
+export interface Results extends CostResults {
   machine: Machine;
   command: string;
   sourceDelayMs: number;
@@ -225,6 +226,7 @@ function headline(r: Results): string[] {
       );
     }
   }
+  lines.push(...costHeadline(r));
   return lines;
 }
 
@@ -239,6 +241,7 @@ export function resultsMarkdown(r: Results, chart: boolean): string {
   if (r.miss) sections.push(missSection(r.miss, r.sourceDelayMs));
   if (r.e2e) sections.push(e2eSection(r.e2e));
   if (r.bytes) sections.push(bytesSection(r.bytes));
+  sections.push(...costSections(r));
   const versions = Object.entries(m.versions)
     .map(([name, v]) => `${name} ${v}`)
     .join(", ");

@@ -1,0 +1,38 @@
+/**
+ * RESULTS.md's parts for the comparisons of what a read, a tag, a handler call and a page view cost
+ * (8 onwards): their results' types, sections and headline lines.
+ */
+import { tagsSection, type TagsResult } from "../comparisons/tags.js";
+import { ratio, type Section } from "./report.js";
+
+/** The figures of comparisons 8 onwards (part of results.json). */
+export interface CostResults {
+  tags?: TagsResult;
+}
+
+/** Sections of comparisons 8 onwards, in order. */
+export function costSections(r: CostResults): Section[] {
+  const sections: Section[] = [];
+  if (r.tags) sections.push(tagsSection(r.tags));
+  return sections;
+}
+
+/** Headline lines of comparisons 8 onwards. */
+export function costHeadline(r: CostResults): string[] {
+  const lines: string[] = [];
+  if (r.tags) {
+    const tagged = r.tags.hit.find((x) => x.id === "tagged")!;
+    const bento = r.tags.hit.find((x) => x.id === "bentocache-tagged")!;
+    const ours = r.tags.invalidation.filter((x) => x.library === "next-cacheback");
+    const most = Math.max(...ours.map((x) => x.tags));
+    const largest = Math.max(...ours.map((x) => x.entries));
+    const worst = ours.filter((x) => x.tags === most && x.entries === largest)[0];
+    lines.push(
+      `- **Tags**: a hit on an entry with 8 tags runs at ${ratio(tagged.ratio.sequential.median)} a bare \`get\` one at a time and ` +
+        `${ratio(tagged.ratio.concurrent.median)} with ${r.tags.options.hit.inFlight} in flight, with ${tagged.requestsPerOp!.sequential.toFixed(2)} ` +
+        `HTTP request and ${tagged.commandsPerOp.toFixed(2)} Redis command (bentocache: ${bento.commandsPerOp.toFixed(2)} commands). ` +
+        (worst ? `Invalidating ${most} tags with ${largest.toLocaleString("en-US")} entries stored: ${worst.requests.toFixed(2)} request, ${worst.commands.toFixed(2)} command, p50 ${worst.p50ms.toFixed(2)} ms.` : ""),
+    );
+  }
+  return lines;
+}
