@@ -7,13 +7,14 @@
  *   BENCH_QUICK=1 npx tsx bench/run.ts  everything at small sizes (writes to bench/.tmp/)
  *   npx tsx bench/run.ts --render FILE  RESULTS.md and the chart again from a results.json (to bench/.tmp/)
  *
- * Comparisons: bytes, hit, stale, miss, stampede, freeze, e2e, tags.
+ * Comparisons: bytes, hit, stale, miss, stampede, freeze, e2e, tags, handler.
  */
 import "./lib/ensure-dist.js";
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { runBytes } from "./comparisons/bytes.js";
 import { runEndToEnd } from "./comparisons/e2e.js";
+import { runHandlerGet } from "./comparisons/handler.js";
 import { runHitCost } from "./comparisons/hit.js";
 import { runFreeze, runStampede } from "./comparisons/instances.js";
 import { runMissStampede } from "./comparisons/miss.js";
@@ -24,7 +25,7 @@ import { describeMachine } from "./lib/machine.js";
 import { writeOutputs } from "./lib/output.js";
 import type { Results } from "./lib/render.js";
 
-const ALL = ["bytes", "hit", "stale", "miss", "stampede", "freeze", "e2e", "tags"] as const;
+const ALL = ["bytes", "hit", "stale", "miss", "stampede", "freeze", "e2e", "tags", "handler"] as const;
 type Comparison = (typeof ALL)[number];
 
 if (process.argv[2] === "--render") {
@@ -55,6 +56,7 @@ const SIZES = quick
       freeze: { k: 2, readers: 50 },
       e2e: { connections: 8, duration: 3, sourceDelayMs: SOURCE_DELAY_MS },
       tags: { hit: { sequential: 50, concurrent: 200, inFlight: 64, rounds: 4 }, populations: [100, 2_000], tagCounts: [1, 10, 100], repeats: 5 },
+      handler: { sequential: 50, concurrent: 200, inFlight: 64, rounds: 4 },
     }
   : {
       hit: { sequential: 300, concurrent: 2000, inFlight: 64, rounds: 30 },
@@ -64,6 +66,7 @@ const SIZES = quick
       freeze: { k: 8, readers: 250 },
       e2e: { connections: 32, duration: 10, sourceDelayMs: SOURCE_DELAY_MS },
       tags: { hit: { sequential: 300, concurrent: 2000, inFlight: 64, rounds: 15 }, populations: [100, 10_000], tagCounts: [1, 10, 100], repeats: 30 },
+      handler: { sequential: 300, concurrent: 2000, inFlight: 64, rounds: 15 },
     };
 
 const log = (line: string) => console.log(line);
@@ -104,6 +107,10 @@ try {
   if (selected.has("tags")) {
     log("8. tags");
     results.tags = await runTags(ctx, SIZES.tags, log);
+  }
+  if (selected.has("handler")) {
+    log("9. cache handler get");
+    results.handler = await runHandlerGet(ctx, SIZES.handler);
   }
 } finally {
   await ctx.close();

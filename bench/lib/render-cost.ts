@@ -2,18 +2,21 @@
  * RESULTS.md's parts for the comparisons of what a read, a tag, a handler call and a page view cost
  * (8 onwards): their results' types, sections and headline lines.
  */
+import { handlerSection, type HandlerResult } from "../comparisons/handler.js";
 import { tagsSection, type TagsResult } from "../comparisons/tags.js";
-import { ratio, type Section } from "./report.js";
+import { ms, ratio, type Section } from "./report.js";
 
 /** The figures of comparisons 8 onwards (part of results.json). */
 export interface CostResults {
   tags?: TagsResult;
+  handler?: HandlerResult;
 }
 
 /** Sections of comparisons 8 onwards, in order. */
 export function costSections(r: CostResults): Section[] {
   const sections: Section[] = [];
   if (r.tags) sections.push(tagsSection(r.tags));
+  if (r.handler) sections.push(handlerSection(r.handler));
   return sections;
 }
 
@@ -32,6 +35,16 @@ export function costHeadline(r: CostResults): string[] {
         `${ratio(tagged.ratio.concurrent.median)} with ${r.tags.options.hit.inFlight} in flight, with ${tagged.requestsPerOp!.sequential.toFixed(2)} ` +
         `HTTP request and ${tagged.commandsPerOp.toFixed(2)} Redis command (bentocache: ${bento.commandsPerOp.toFixed(2)} commands). ` +
         (worst ? `Invalidating ${most} tags with ${largest.toLocaleString("en-US")} entries stored: ${worst.requests.toFixed(2)} request, ${worst.commands.toFixed(2)} command, p50 ${worst.p50ms.toFixed(2)} ms.` : ""),
+    );
+  }
+  if (r.handler) {
+    const get = r.handler.rows.find((x) => x.id === "handler-get")!;
+    const bare = r.handler.rows.find((x) => x.id === "bare-upstash")!;
+    lines.push(
+      `- **Cache handler**: a \`get\` of a \`'use cache: remote'\` entry with 8 tags is ${get.requestsPerOp!.sequential.toFixed(2)} HTTP request and ` +
+        `${get.commandsPerOp.toFixed(2)} Redis command; p50/p99 ${ms(get.sequential.p50ms)}/${ms(get.sequential.p99ms)} ms one at a time against ` +
+        `${ms(bare.sequential.p50ms)}/${ms(bare.sequential.p99ms)} ms for a bare \`get\` (${ratio(get.ratio.sequential.median)} its throughput; ` +
+        `${ratio(get.ratio.concurrent.median)} with ${r.handler.options.inFlight} in flight).`,
     );
   }
   return lines;
