@@ -7,7 +7,7 @@
  *   BENCH_QUICK=1 npx tsx bench/run.ts  everything at small sizes (writes to bench/.tmp/)
  *   npx tsx bench/run.ts --render FILE  RESULTS.md and the chart again from a results.json (to bench/.tmp/)
  *
- * Comparisons: bytes, hit, stale, miss, stampede, freeze, e2e, tags, handler.
+ * Comparisons: bytes, hit, stale, miss, stampede, freeze, e2e, tags, handler, regenerate.
  */
 import "./lib/ensure-dist.js";
 import { readFileSync } from "node:fs";
@@ -16,6 +16,7 @@ import { runBytes } from "./comparisons/bytes.js";
 import { runEndToEnd } from "./comparisons/e2e.js";
 import { runHandlerGet } from "./comparisons/handler.js";
 import { runHitCost } from "./comparisons/hit.js";
+import { runRegenerate } from "./comparisons/regenerate.js";
 import { runFreeze, runStampede } from "./comparisons/instances.js";
 import { runMissStampede } from "./comparisons/miss.js";
 import { runStaleReads } from "./comparisons/stale.js";
@@ -25,7 +26,7 @@ import { describeMachine } from "./lib/machine.js";
 import { writeOutputs } from "./lib/output.js";
 import type { Results } from "./lib/render.js";
 
-const ALL = ["bytes", "hit", "stale", "miss", "stampede", "freeze", "e2e", "tags", "handler"] as const;
+const ALL = ["bytes", "hit", "stale", "miss", "stampede", "freeze", "e2e", "tags", "handler", "regenerate"] as const;
 type Comparison = (typeof ALL)[number];
 
 if (process.argv[2] === "--render") {
@@ -57,6 +58,7 @@ const SIZES = quick
       e2e: { connections: 8, duration: 3, sourceDelayMs: SOURCE_DELAY_MS },
       tags: { hit: { sequential: 50, concurrent: 200, inFlight: 64, rounds: 4 }, populations: [100, 2_000], tagCounts: [1, 10, 100], repeats: 5 },
       handler: { sequential: 50, concurrent: 200, inFlight: 64, rounds: 4 },
+      regenerate: { processes: 4, readers: 10, windows: 1 },
     }
   : {
       hit: { sequential: 300, concurrent: 2000, inFlight: 64, rounds: 30 },
@@ -67,6 +69,7 @@ const SIZES = quick
       e2e: { connections: 32, duration: 10, sourceDelayMs: SOURCE_DELAY_MS },
       tags: { hit: { sequential: 300, concurrent: 2000, inFlight: 64, rounds: 15 }, populations: [100, 10_000], tagCounts: [1, 10, 100], repeats: 30 },
       handler: { sequential: 300, concurrent: 2000, inFlight: 64, rounds: 15 },
+      regenerate: { processes: 4, readers: 20, windows: 3 },
     };
 
 const log = (line: string) => console.log(line);
@@ -111,6 +114,10 @@ try {
   if (selected.has("handler")) {
     log("9. cache handler get");
     results.handler = await runHandlerGet(ctx, SIZES.handler);
+  }
+  if (selected.has("regenerate")) {
+    log("10. regenerations across processes");
+    results.regenerate = await runRegenerate(ctx, SIZES.regenerate, log);
   }
 } finally {
   await ctx.close();

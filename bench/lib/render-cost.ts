@@ -3,6 +3,7 @@
  * (8 onwards): their results' types, sections and headline lines.
  */
 import { handlerSection, type HandlerResult } from "../comparisons/handler.js";
+import { regenerateSection, type RegenerateResult } from "../comparisons/regenerate.js";
 import { tagsSection, type TagsResult } from "../comparisons/tags.js";
 import { ms, ratio, type Section } from "./report.js";
 
@@ -10,6 +11,7 @@ import { ms, ratio, type Section } from "./report.js";
 export interface CostResults {
   tags?: TagsResult;
   handler?: HandlerResult;
+  regenerate?: RegenerateResult;
 }
 
 /** Sections of comparisons 8 onwards, in order. */
@@ -17,6 +19,7 @@ export function costSections(r: CostResults): Section[] {
   const sections: Section[] = [];
   if (r.tags) sections.push(tagsSection(r.tags));
   if (r.handler) sections.push(handlerSection(r.handler));
+  if (r.regenerate) sections.push(regenerateSection(r.regenerate));
   return sections;
 }
 
@@ -45,6 +48,13 @@ export function costHeadline(r: CostResults): string[] {
         `${get.commandsPerOp.toFixed(2)} Redis command; p50/p99 ${ms(get.sequential.p50ms)}/${ms(get.sequential.p99ms)} ms one at a time against ` +
         `${ms(bare.sequential.p50ms)}/${ms(bare.sequential.p99ms)} ms for a bare \`get\` (${ratio(get.ratio.sequential.median)} its throughput; ` +
         `${ratio(get.ratio.concurrent.median)} with ${r.handler.options.inFlight} in flight).`,
+    );
+  }
+  if (r.regenerate) {
+    const per = (h: string) => r.regenerate!.runs.find((x) => x.handler === h)?.windows.map((w) => w.regenerations).join(", ") ?? "n/a";
+    lines.push(
+      `- **Regenerations**: ${r.regenerate.options.processes} \`next start\` processes reading one stale \`'use cache: remote'\` entry together ` +
+        `regenerated it ${per("next-cacheback")} time(s) per window with next-cacheback's handler, ${per("default")} with Next.js's default handler.`,
     );
   }
   return lines;
