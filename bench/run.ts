@@ -7,11 +7,12 @@
  *   BENCH_QUICK=1 npx tsx bench/run.ts  everything at small sizes (writes to bench/.tmp/)
  *   npx tsx bench/run.ts --render FILE  RESULTS.md and the chart again from a results.json (to bench/.tmp/)
  *
- * Comparisons: bytes, hit, stale, miss, stampede, freeze, e2e, tags, handler, regenerate.
+ * Comparisons: bytes, hit, stale, miss, stampede, freeze, e2e, tags, handler, regenerate, batch.
  */
 import "./lib/ensure-dist.js";
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
+import { runBatching } from "./comparisons/batch.js";
 import { runBytes } from "./comparisons/bytes.js";
 import { runEndToEnd } from "./comparisons/e2e.js";
 import { runHandlerGet } from "./comparisons/handler.js";
@@ -26,7 +27,7 @@ import { describeMachine } from "./lib/machine.js";
 import { writeOutputs } from "./lib/output.js";
 import type { Results } from "./lib/render.js";
 
-const ALL = ["bytes", "hit", "stale", "miss", "stampede", "freeze", "e2e", "tags", "handler", "regenerate"] as const;
+const ALL = ["bytes", "hit", "stale", "miss", "stampede", "freeze", "e2e", "tags", "handler", "regenerate", "batch"] as const;
 type Comparison = (typeof ALL)[number];
 
 if (process.argv[2] === "--render") {
@@ -59,6 +60,7 @@ const SIZES = quick
       tags: { hit: { sequential: 50, concurrent: 200, inFlight: 64, rounds: 4 }, populations: [100, 2_000], tagCounts: [1, 10, 100], repeats: 5 },
       handler: { sequential: 50, concurrent: 200, inFlight: 64, rounds: 4 },
       regenerate: { processes: 4, readers: 10, windows: 1 },
+      batch: { entries: 50 },
     }
   : {
       hit: { sequential: 300, concurrent: 2000, inFlight: 64, rounds: 30 },
@@ -70,6 +72,7 @@ const SIZES = quick
       tags: { hit: { sequential: 300, concurrent: 2000, inFlight: 64, rounds: 15 }, populations: [100, 10_000], tagCounts: [1, 10, 100], repeats: 30 },
       handler: { sequential: 300, concurrent: 2000, inFlight: 64, rounds: 15 },
       regenerate: { processes: 4, readers: 20, windows: 3 },
+      batch: { entries: 50 },
     };
 
 const log = (line: string) => console.log(line);
@@ -118,6 +121,10 @@ try {
   if (selected.has("regenerate")) {
     log("10. regenerations across processes");
     results.regenerate = await runRegenerate(ctx, SIZES.regenerate, log);
+  }
+  if (selected.has("batch")) {
+    log("11. one message for many refreshes");
+    results.batch = await runBatching(ctx, SIZES.batch);
   }
 } finally {
   await ctx.close();

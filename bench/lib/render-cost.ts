@@ -2,6 +2,7 @@
  * RESULTS.md's parts for the comparisons of what a read, a tag, a handler call and a page view cost
  * (8 onwards): their results' types, sections and headline lines.
  */
+import { batchSection, type BatchResult } from "../comparisons/batch.js";
 import { handlerSection, type HandlerResult } from "../comparisons/handler.js";
 import { regenerateSection, type RegenerateResult } from "../comparisons/regenerate.js";
 import { tagsSection, type TagsResult } from "../comparisons/tags.js";
@@ -12,6 +13,7 @@ export interface CostResults {
   tags?: TagsResult;
   handler?: HandlerResult;
   regenerate?: RegenerateResult;
+  batch?: BatchResult;
 }
 
 /** Sections of comparisons 8 onwards, in order. */
@@ -20,6 +22,7 @@ export function costSections(r: CostResults): Section[] {
   if (r.tags) sections.push(tagsSection(r.tags));
   if (r.handler) sections.push(handlerSection(r.handler));
   if (r.regenerate) sections.push(regenerateSection(r.regenerate));
+  if (r.batch) sections.push(batchSection(r.batch));
   return sections;
 }
 
@@ -56,6 +59,15 @@ export function costHeadline(r: CostResults): string[] {
       `- **Regenerations**: ${r.regenerate.options.processes} \`next start\` processes reading one stale \`'use cache: remote'\` entry together ` +
         `regenerated it ${per("next-cacheback")} time(s) per window with next-cacheback's handler, ${per("default")} with Next.js's default handler.`,
     );
+  }
+  if (r.batch) {
+    const [batched, single] = r.batch.rows;
+    if (batched && single) {
+      lines.push(
+        `- **Batching**: a page that reads ${batched.entries} stale entries in one process published ${batched.messages} QStash message(s) ` +
+          `(${single.messages} with \`batchWindow: 0\`) for ${batched.refreshed} refreshes.`,
+      );
+    }
   }
   return lines;
 }
