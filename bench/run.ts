@@ -7,18 +7,20 @@
  *   BENCH_QUICK=1 npx tsx bench/run.ts  everything at small sizes (writes to bench/.tmp/)
  *   npx tsx bench/run.ts --render FILE  RESULTS.md and the chart again from a results.json (to bench/.tmp/)
  *
- * Comparisons: bytes, hit, stale, miss, stampede, freeze, e2e, tags, handler, regenerate, batch.
+ * Comparisons: bytes, hit, stale, miss, stampede, freeze, e2e, tags, handler, regenerate, batch, memory, bill.
  */
 import "./lib/ensure-dist.js";
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { runBatching } from "./comparisons/batch.js";
+import { runBill } from "./comparisons/bill.js";
 import { runBytes } from "./comparisons/bytes.js";
 import { runEndToEnd } from "./comparisons/e2e.js";
 import { runHandlerGet } from "./comparisons/handler.js";
 import { runHitCost } from "./comparisons/hit.js";
 import { runRegenerate } from "./comparisons/regenerate.js";
 import { runFreeze, runStampede } from "./comparisons/instances.js";
+import { runMemoryTier } from "./comparisons/memory.js";
 import { runMissStampede } from "./comparisons/miss.js";
 import { runStaleReads } from "./comparisons/stale.js";
 import { runTags } from "./comparisons/tags.js";
@@ -27,7 +29,7 @@ import { describeMachine } from "./lib/machine.js";
 import { writeOutputs } from "./lib/output.js";
 import type { Results } from "./lib/render.js";
 
-const ALL = ["bytes", "hit", "stale", "miss", "stampede", "freeze", "e2e", "tags", "handler", "regenerate", "batch"] as const;
+const ALL = ["bytes", "hit", "stale", "miss", "stampede", "freeze", "e2e", "tags", "handler", "regenerate", "batch", "memory", "bill"] as const;
 type Comparison = (typeof ALL)[number];
 
 if (process.argv[2] === "--render") {
@@ -61,6 +63,7 @@ const SIZES = quick
       handler: { sequential: 50, concurrent: 200, inFlight: 64, rounds: 4 },
       regenerate: { processes: 4, readers: 10, windows: 1 },
       batch: { entries: 50 },
+      pageViews: { entries: 10, rate: 100, durationS: 10, lifetimeS: 10, sourceDelayMs: 200 },
     }
   : {
       hit: { sequential: 300, concurrent: 2000, inFlight: 64, rounds: 30 },
@@ -73,7 +76,10 @@ const SIZES = quick
       handler: { sequential: 300, concurrent: 2000, inFlight: 64, rounds: 15 },
       regenerate: { processes: 4, readers: 20, windows: 3 },
       batch: { entries: 50 },
+      pageViews: { entries: 10, rate: 100, durationS: 60, lifetimeS: 60, sourceDelayMs: 200 },
     };
+/** The traffic the bill's monthly figures are for, page views per second. */
+const BILL_TRAFFIC = 100;
 
 const log = (line: string) => console.log(line);
 const started = Date.now();
@@ -125,6 +131,14 @@ try {
   if (selected.has("batch")) {
     log("11. one message for many refreshes");
     results.batch = await runBatching(ctx, SIZES.batch);
+  }
+  if (selected.has("memory")) {
+    log("12. the memory tier");
+    results.memory = await runMemoryTier(ctx, SIZES.pageViews, log);
+  }
+  if (selected.has("bill")) {
+    log("13. the bill");
+    results.bill = await runBill(ctx, SIZES.pageViews, BILL_TRAFFIC, results.memory?.runs ?? [], log);
   }
 } finally {
   await ctx.close();

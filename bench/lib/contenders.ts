@@ -58,6 +58,10 @@ export interface ContenderConfig {
    * `result.background`) so `settle()` can await it, as a serverless platform's `waitUntil` would.
    */
   collectBackground?: boolean;
+  /** next-cacheback only: count its events by type (`hit` from memory as `hit-memory`); see `Contender.tally`. */
+  tally?: boolean;
+  /** next-cacheback only: `batchWindow`, and the `memory` tier as an instance default. */
+  cacheback?: { batchWindow?: number; memory?: { lifetime: number } };
 }
 
 /** What a read gave. */
@@ -79,8 +83,12 @@ export interface Contender {
   seedStale(key: string, value: unknown): Promise<void>;
   /** Stores `value` under `key`, fresh. */
   seedFresh(key: string, value: unknown): Promise<void>;
+  /** Stores `value` under `key`, fresh for `ms` more (as if written `freshMs - ms` ago), then stale. */
+  seedFreshFor(key: string, value: unknown, ms: number): Promise<void>;
   /** The Redis key the entry of `key` lives under. */
   rawKey(key: string): string;
+  /** next-cacheback with `tally`: its events so far, by type. */
+  tally?(): Record<string, number>;
   /** The library's own connection to redis-server, when it talks the Redis protocol itself. */
   readonly connection?: IORedis;
   /** Awaits the background work collected so far (see `collectBackground`); resolves with how long that took, ms. */
@@ -122,12 +130,25 @@ function nextCacheback(config: ContenderConfig): Contender {
     qstash: new Client({ baseUrl: config.qstashUrl, token: config.qstashToken }),
     refreshUrl: config.refreshUrl,
     prefix: `${config.prefix}:`,
-    defaults: { lifetime: config.freshMs / 1000, ttl: (config.freshMs + config.staleMs) / 1000 },
+    defaults: {
+      lifetime: config.freshMs / 1000,
+      ttl: (config.freshMs + config.staleMs) / 1000,
+      ...(config.cacheback?.memory ? { memory: config.cacheback.memory } : {}),
+    },
+    ...(config.cacheback?.batchWindow !== undefined ? { batchWindow: config.cacheback.batchWindow } : {}),
   });
   const background = backgroundSet();
   const fetcher = (key: string) => fetchFromSource(config.sourceUrl, key);
+  const tally: Record<string, number> = {};
+  if (config.tally) {
+    cb.on("*", (e) => {
+      const type = e.type === "hit" && e.memory ? "hit-memory" : e.type;
+      tally[type] = (tally[type] ?? 0) + 1;
+    });
+  }
   return {
     library: "next-cacheback",
+    ...(config.tally ? { tally: () => ({ ...tally }) } : {}),
     async read(key) {
       const result = await cb.fetchWithStatus([JOB, key], fetcher);
       if (config.collectBackground) background.add(result.background);
@@ -136,6 +157,7 @@ function nextCacheback(config: ContenderConfig): Contender {
     hitOp: (key) => () => cb.fetch([JOB, key], fetcher),
     seedStale: (key, value) => cb.set([JOB, key], value, { lifetime: 0 }),
     seedFresh: (key, value) => cb.set([JOB, key], value),
+    seedFreshFor: (key, value, ms) => cb.set([JOB, key], value, { lifetime: ms / 1000 }),
     rawKey: (key) => cb.key([JOB, key]),
     settle: () => background.settle(),
     close: async () => undefined,
@@ -193,6 +215,9 @@ function cachifiedContender(config: ContenderConfig): Contender {
     seedFresh: async (key, value) => {
       await cache.set(keyOf(key), createCacheEntry(value, { ttl: config.freshMs, swr: config.staleMs }));
     },
+    seedFreshFor: async (key, value, ms) => {
+      await cache.set(keyOf(key), createCacheEntry(value, { ttl: config.freshMs, swr: config.staleMs, createdTime: Date.now() - (config.freshMs - ms) }));
+    },
     rawKey: keyOf,
     settle: () => background.settle(),
     close: async () => undefined,
@@ -220,6 +245,9 @@ function bentocacheContender(config: ContenderConfig): Contender {
     },
     seedFresh: async (key, value) => {
       await bento.set({ key, value, ...options });
+    },
+    seedFreshFor: async (key, value, ms) => {
+      await bento.set({ key, value, ...options, ttl: ms });
     },
     rawKey: (key) => `${config.prefix}:${key}`,
     connection,
@@ -255,6 +283,9 @@ function unkeyContender(config: ContenderConfig): Contender {
     },
     seedFresh: async (key, value) => {
       await cache.set(key, value);
+    },
+    seedFreshFor: async (key, value, ms) => {
+      await cache.set(key, value, { fresh: ms, stale: config.freshMs + config.staleMs });
     },
     rawKey: (key) => `${namespace}::${key}`,
     settle: () => background.settle(),

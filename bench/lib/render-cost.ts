@@ -3,7 +3,9 @@
  * (8 onwards): their results' types, sections and headline lines.
  */
 import { batchSection, type BatchResult } from "../comparisons/batch.js";
+import { billOf, billSection, type BillResult } from "../comparisons/bill.js";
 import { handlerSection, type HandlerResult } from "../comparisons/handler.js";
+import { memorySection, perEntrySecond, type MemoryResult } from "../comparisons/memory.js";
 import { regenerateSection, type RegenerateResult } from "../comparisons/regenerate.js";
 import { tagsSection, type TagsResult } from "../comparisons/tags.js";
 import { ms, ratio, type Section } from "./report.js";
@@ -14,6 +16,8 @@ export interface CostResults {
   handler?: HandlerResult;
   regenerate?: RegenerateResult;
   batch?: BatchResult;
+  memory?: MemoryResult;
+  bill?: BillResult;
 }
 
 /** Sections of comparisons 8 onwards, in order. */
@@ -23,6 +27,8 @@ export function costSections(r: CostResults): Section[] {
   if (r.handler) sections.push(handlerSection(r.handler));
   if (r.regenerate) sections.push(regenerateSection(r.regenerate));
   if (r.batch) sections.push(batchSection(r.batch));
+  if (r.memory) sections.push(memorySection(r.memory));
+  if (r.bill) sections.push(billSection(r.bill));
   return sections;
 }
 
@@ -68,6 +74,35 @@ export function costHeadline(r: CostResults): string[] {
           `(${single.messages} with \`batchWindow: 0\`) for ${batched.refreshed} refreshes.`,
       );
     }
+  }
+  if (r.memory) {
+    const w = r.memory.workload;
+    const [plain, tier] = r.memory.runs;
+    if (plain && tier) {
+      lines.push(
+        `- **Memory tier**: a page of ${w.entries} entries served ${w.rate} times a second for ${w.durationS} s cost ${plain.commands} Redis commands ` +
+          `(${perEntrySecond(plain, w).toFixed(1)} per entry per second); with \`memory: { lifetime: 1 }\`, ${tier.commands} ` +
+          `(${perEntrySecond(tier, w).toFixed(2)} per entry per second).`,
+      );
+    }
+  }
+  if (r.bill) {
+    const t = r.bill.trafficPerSec;
+    const at = (v: string) => r.bill!.runs.find((x) => x.variant === v);
+    const text = (v: string, name: string) => {
+      const run = at(v);
+      if (!run) return undefined;
+      const b = billOf(run, t);
+      return `${name} ${b.commandsPerK.toFixed(0)} commands + ${b.messagesPerK.toFixed(2)} messages ($${(b.redis + b.qstash).toFixed(0)}/month)`;
+    };
+    const parts = [
+      text("next-cacheback", "next-cacheback"),
+      text("next-cacheback-memory", "with the memory tier"),
+      text("cachified", "cachified"),
+      text("bentocache", "bentocache"),
+      text("unkey", "unkey"),
+    ].filter(Boolean);
+    lines.push(`- **The bill** per 1,000 page views of a ${r.bill.workload.entries}-entry page (lifetime ${r.bill.workload.lifetimeS} s; monthly at ${t} page views/s): ${parts.join("; ")}.`);
   }
   return lines;
 }
