@@ -180,7 +180,7 @@ export function tagsSection(r: TagsResult): Section {
       `bare \`get\` of the same entry on the same client in the same round (median, range over rounds).`,
     "",
     table(
-      ["reader", "seq. hits/s", "seq. p50 ms", "seq. p99 ms", `${o.inFlight} in flight hits/s`, "p50 ms", "p99 ms", "seq. ratio (range)", `${o.inFlight}-in-flight ratio (range)`, "HTTP requests per hit", "Redis commands per hit"],
+      ["reader", "seq. hits/s", "seq. p50 ms", "seq. p99 ms", `${o.inFlight} in flight hits/s`, "p50 ms", "p99 ms", "seq. ratio (range)", `${o.inFlight}-in-flight ratio (range)`, "HTTP requests per hit", "Redis commands per hit", "client CPU µs per hit (seq. / in flight)"],
       r.hit.map((x) => [
         x.label,
         perSec(x.sequential.opsPerSec),
@@ -193,11 +193,13 @@ export function tagsSection(r: TagsResult): Section {
         x.id.startsWith("bare") ? "1 (baseline)" : spreadText(x.ratio.concurrent),
         x.requestsPerOp ? cell(x.requestsPerOp.sequential) : "n/a (TCP)",
         cell(x.commandsPerOp),
+        `${x.sequential.cpuUsPerOp.toFixed(0)} / ${x.concurrent.cpuUsPerOp.toFixed(0)}`,
       ]),
     ),
     "",
     `- next-cacheback's hit with 8 tags: ${cell(tagged.requestsPerOp!.sequential)} HTTP request and ${cell(tagged.commandsPerOp)} Redis command ` +
-      `(one \`MGET\` of the entry and its 8 tags' stamps), counted at the REST server (goal: 1 and 1).`,
+      `(one \`MGET\` of the entry and its 8 tags' stamps), counted at the REST server (goal: 1 and 1). With ${o.inFlight} in flight, where ` +
+      `the client's CPU sets the pace, the client CPU column shows what reading and checking 8 stamps beside the entry costs it.`,
     `- bentocache 1 with the same 8 tags, Redis only (no memory tier): ${cell(bento.commandsPerOp)} commands per hit, counted by MONITOR: ` +
       `a \`GET\` of the entry, then of each tag's timestamp key (\`___bc:t:<tag>\`), one round trip after another; a tag never ` +
       `invalidated (no key) is read twice, the second time under bentocache's in-process lock for that miss.`,
