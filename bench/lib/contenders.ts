@@ -2,7 +2,7 @@
  * The caches under test, each set up the way its own documentation shows, all on the same servers, with
  * the same fresh period and the same long stale period, reading through the same slow source.
  */
-import { cachified, createCacheEntry, totalTtl, type Cache, type CacheEntry } from "@epic-web/cachified";
+import { cachified, createCacheEntry } from "@epic-web/cachified";
 import { Client } from "@upstash/qstash";
 import { Redis } from "@upstash/redis";
 import { createCache, Namespace } from "@unkey/cache";
@@ -10,6 +10,7 @@ import { UpstashRedisStore } from "@unkey/cache/stores";
 import { BentoCache, bentostore } from "bentocache";
 import { redisDriver } from "bentocache/drivers/redis";
 import { Redis as IORedis } from "ioredis";
+import { upstashCachifiedAdapter } from "./cachified-adapter.js";
 import { lib } from "./package.js";
 import { fetchFromSource } from "./source.js";
 
@@ -161,32 +162,6 @@ function nextCacheback(config: ContenderConfig): Contender {
     rawKey: (key) => cb.key([JOB, key]),
     settle: () => background.settle(),
     close: async () => undefined,
-  };
-}
-
-/**
- * cachified's documented Redis adapter (`cachified-redis-adapter`) is written for node-redis: it passes
- * `{ EXAT }` to `set` and `JSON.parse`s what `get` returns. @upstash/redis spells the option `exat` (it
- * drops `EXAT` silently, so entries never expire) and already parses JSON (so `JSON.parse` gets an object
- * and throws, and every read is a miss). This is the minimal adapter over the official client instead:
- * the same three methods, the same expiry (created time + ttl + swr).
- */
-export function upstashCachifiedAdapter(redis: Redis): Cache {
-  return {
-    name: "upstash-redis",
-    get: (key) => redis.get<CacheEntry>(key),
-    async set(key, entry) {
-      const ttl = totalTtl(entry?.metadata);
-      const createdTime = entry?.metadata?.createdTime;
-      if (ttl > 0 && ttl < Infinity && typeof createdTime === "number") {
-        await redis.set(key, entry, { pxat: Math.ceil(createdTime + ttl) });
-      } else {
-        await redis.set(key, entry);
-      }
-    },
-    async delete(key) {
-      await redis.del(key);
-    },
   };
 }
 

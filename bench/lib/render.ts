@@ -281,7 +281,7 @@ export function resultsMarkdown(r: Results, chart: boolean): string {
       "is written for node-redis and fails against `@upstash/redis`: it calls `set(key, JSON.stringify(entry), { EXAT })`, an option " +
       "@upstash/redis spells `exat` and silently drops (entries would never expire), and it `JSON.parse`s what `get` returns, which " +
       "@upstash/redis has already parsed (the parse throws and every read becomes a miss). The benchmark uses a minimal adapter over the " +
-      "official client instead (`bench/lib/contenders.ts`): `get` returns the parsed entry, `set` stores it with `pxat` = created time + ttl + swr.",
+      "official client instead (`bench/lib/cachified-adapter.ts`): `get` returns the parsed entry, `set` stores it with `pxat` = created time + ttl + swr.",
     "- **bentocache**: `new BentoCache({ default: \"redis\", stores: { redis: bentostore().useL2Layer(redisDriver({ connection: ioredis })) } })`, " +
       "read with `getOrSet({ key, factory, ttl, grace, timeout: 0 })`. Redis only, like the others: with an in-memory L1 tier its hits " +
       "would not touch Redis at all (faster than any Redis `get`, but each instance then serves its own copy).",
