@@ -275,7 +275,8 @@ export function resultsMarkdown(r: Results, chart: boolean): string {
     "- **Periods**: every cache is fresh for 1 hour and then serves stale for 1 day more. The source is an HTTP service in the " +
       `benchmark's process that takes ${r.sourceDelayMs} ms per call and counts its calls per key.`,
     "- **next-cacheback**: `new Cacheback({ redis, qstash, refreshUrl, prefix, defaults: { lifetime: 3600, ttl: 90000 } })`, read with " +
-      "`cb.fetchWithStatus([\"item\", key], fetcher)`. Its refresh route (`createRefreshHandler`) is served by the benchmark's process; the " +
+      "`cb.fetchWithStatus([\"item\", key], fetcher)` (the hit comparison times `cb.fetch([\"item\", key], fetcher)`, and each peer's own " +
+      "call likewise). Its refresh route (`createRefreshHandler`) is served by the benchmark's process; the " +
       "QStash dev server delivers to it.",
     "- **@epic-web/cachified**: `cachified({ key, cache, ttl, swr, getFreshValue })`. Its documented Redis adapter, `cachified-redis-adapter`, " +
       "is written for node-redis and fails against `@upstash/redis`: it calls `set(key, JSON.stringify(entry), { EXAT })`, an option " +
