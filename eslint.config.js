@@ -5,7 +5,7 @@ import globals from "globals";
 
 export default tseslint.config(
   {
-    ignores: ["dist/**", "packages/*/dist/**", "node_modules/**", "example-next-app/**", "coverage/**", "test/artifacts/**", "bench/.tmp/**"],
+    ignores: ["dist/**", "packages/*/dist/**", "node_modules/**", "example-next-app/**", "coverage/**", "test/artifacts/**", "bench/.tmp/**", "bench/fixtures/*/.next*/**"],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

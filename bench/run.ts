@@ -7,23 +7,29 @@
  *   BENCH_QUICK=1 npx tsx bench/run.ts  everything at small sizes (writes to bench/.tmp/)
  *   npx tsx bench/run.ts --render FILE  RESULTS.md and the chart again from a results.json (to bench/.tmp/)
  *
- * Comparisons: bytes, hit, stale, miss, stampede, freeze, e2e.
+ * Comparisons: bytes, hit, stale, miss, stampede, freeze, e2e, tags, handler, regenerate, batch, memory, bill.
  */
 import "./lib/ensure-dist.js";
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
+import { runBatching } from "./comparisons/batch.js";
+import { runBill } from "./comparisons/bill.js";
 import { runBytes } from "./comparisons/bytes.js";
 import { runEndToEnd } from "./comparisons/e2e.js";
+import { runHandlerGet } from "./comparisons/handler.js";
 import { runHitCost } from "./comparisons/hit.js";
+import { runRegenerate } from "./comparisons/regenerate.js";
 import { runFreeze, runStampede } from "./comparisons/instances.js";
+import { runMemoryTier } from "./comparisons/memory.js";
 import { runMissStampede } from "./comparisons/miss.js";
 import { runStaleReads } from "./comparisons/stale.js";
+import { runTags } from "./comparisons/tags.js";
 import { startBenchContext } from "./lib/context.js";
 import { describeMachine } from "./lib/machine.js";
 import { writeOutputs } from "./lib/output.js";
 import type { Results } from "./lib/render.js";
 
-const ALL = ["bytes", "hit", "stale", "miss", "stampede", "freeze", "e2e"] as const;
+const ALL = ["bytes", "hit", "stale", "miss", "stampede", "freeze", "e2e", "tags", "handler", "regenerate", "batch", "memory", "bill"] as const;
 type Comparison = (typeof ALL)[number];
 
 if (process.argv[2] === "--render") {
@@ -53,6 +59,11 @@ const SIZES = quick
       stampede: { ks: [1, 2], readers: 50 },
       freeze: { k: 2, readers: 50 },
       e2e: { connections: 8, duration: 3, sourceDelayMs: SOURCE_DELAY_MS },
+      tags: { hit: { sequential: 50, concurrent: 200, inFlight: 64, rounds: 4 }, populations: [100, 2_000], tagCounts: [1, 10, 100], repeats: 5 },
+      handler: { sequential: 50, concurrent: 200, inFlight: 64, rounds: 4 },
+      regenerate: { processes: 4, readers: 10, windows: 1 },
+      batch: { entries: 50 },
+      pageViews: { entries: 10, rate: 100, durationS: 10, lifetimeS: 10, sourceDelayMs: 200 },
     }
   : {
       hit: { sequential: 300, concurrent: 2000, inFlight: 64, rounds: 30 },
@@ -61,7 +72,14 @@ const SIZES = quick
       stampede: { ks: [1, 2, 4, 8], readers: 250 },
       freeze: { k: 8, readers: 250 },
       e2e: { connections: 32, duration: 10, sourceDelayMs: SOURCE_DELAY_MS },
+      tags: { hit: { sequential: 300, concurrent: 2000, inFlight: 64, rounds: 15 }, populations: [100, 10_000], tagCounts: [1, 10, 100], repeats: 30 },
+      handler: { sequential: 300, concurrent: 2000, inFlight: 64, rounds: 15 },
+      regenerate: { processes: 4, readers: 20, windows: 3 },
+      batch: { entries: 50 },
+      pageViews: { entries: 10, rate: 100, durationS: 60, lifetimeS: 60, sourceDelayMs: 200 },
     };
+/** The traffic the bill's monthly figures are for, page views per second. */
+const BILL_TRAFFIC = 100;
 
 const log = (line: string) => console.log(line);
 const started = Date.now();
@@ -97,6 +115,30 @@ try {
   if (selected.has("e2e")) {
     log("6. end to end");
     results.e2e = await runEndToEnd(ctx, SIZES.e2e, log);
+  }
+  if (selected.has("tags")) {
+    log("8. tags");
+    results.tags = await runTags(ctx, SIZES.tags, log);
+  }
+  if (selected.has("handler")) {
+    log("9. cache handler get");
+    results.handler = await runHandlerGet(ctx, SIZES.handler);
+  }
+  if (selected.has("regenerate")) {
+    log("10. regenerations across processes");
+    results.regenerate = await runRegenerate(ctx, SIZES.regenerate, log);
+  }
+  if (selected.has("batch")) {
+    log("11. one message for many refreshes");
+    results.batch = await runBatching(ctx, SIZES.batch);
+  }
+  if (selected.has("memory")) {
+    log("12. the memory tier");
+    results.memory = await runMemoryTier(ctx, SIZES.pageViews, log);
+  }
+  if (selected.has("bill")) {
+    log("13. the bill");
+    results.bill = await runBill(ctx, SIZES.pageViews, BILL_TRAFFIC, results.memory?.runs ?? [], log);
   }
 } finally {
   await ctx.close();

@@ -2,7 +2,7 @@
  * The caches under test, each set up the way its own documentation shows, all on the same servers, with
  * the same fresh period and the same long stale period, reading through the same slow source.
  */
-import { cachified, createCacheEntry, totalTtl, type Cache, type CacheEntry } from "@epic-web/cachified";
+import { cachified, createCacheEntry } from "@epic-web/cachified";
 import { Client } from "@upstash/qstash";
 import { Redis } from "@upstash/redis";
 import { createCache, Namespace } from "@unkey/cache";
@@ -10,6 +10,7 @@ import { UpstashRedisStore } from "@unkey/cache/stores";
 import { BentoCache, bentostore } from "bentocache";
 import { redisDriver } from "bentocache/drivers/redis";
 import { Redis as IORedis } from "ioredis";
+import { upstashCachifiedAdapter } from "./cachified-adapter.js";
 import { lib } from "./package.js";
 import { fetchFromSource } from "./source.js";
 
@@ -58,6 +59,10 @@ export interface ContenderConfig {
    * `result.background`) so `settle()` can await it, as a serverless platform's `waitUntil` would.
    */
   collectBackground?: boolean;
+  /** next-cacheback only: count its events by type (`hit` from memory as `hit-memory`); see `Contender.tally`. */
+  tally?: boolean;
+  /** next-cacheback only: `batchWindow`, and the `memory` tier as an instance default. */
+  cacheback?: { batchWindow?: number; memory?: { lifetime: number } };
 }
 
 /** What a read gave. */
@@ -70,12 +75,21 @@ export interface Contender {
   readonly library: Library;
   /** Reads `key` through the cache; the fetcher is the slow source. */
   read(key: string): Promise<ReadOutcome>;
+  /**
+   * The library's own read of `key`, called as its docs show, with nothing of the benchmark's around it
+   * (no status object, no wrapping): what the hit comparison times.
+   */
+  hitOp(key: string): () => Promise<unknown>;
   /** Stores `value` under `key` as that library would, already stale (past its fresh period, within its stale period). */
   seedStale(key: string, value: unknown): Promise<void>;
   /** Stores `value` under `key`, fresh. */
   seedFresh(key: string, value: unknown): Promise<void>;
+  /** Stores `value` under `key`, fresh for `ms` more (as if written `freshMs - ms` ago), then stale. */
+  seedFreshFor(key: string, value: unknown, ms: number): Promise<void>;
   /** The Redis key the entry of `key` lives under. */
   rawKey(key: string): string;
+  /** next-cacheback with `tally`: its events so far, by type. */
+  tally?(): Record<string, number>;
   /** The library's own connection to redis-server, when it talks the Redis protocol itself. */
   readonly connection?: IORedis;
   /** Awaits the background work collected so far (see `collectBackground`); resolves with how long that took, ms. */
@@ -117,48 +131,37 @@ function nextCacheback(config: ContenderConfig): Contender {
     qstash: new Client({ baseUrl: config.qstashUrl, token: config.qstashToken }),
     refreshUrl: config.refreshUrl,
     prefix: `${config.prefix}:`,
-    defaults: { lifetime: config.freshMs / 1000, ttl: (config.freshMs + config.staleMs) / 1000 },
+    defaults: {
+      lifetime: config.freshMs / 1000,
+      ttl: (config.freshMs + config.staleMs) / 1000,
+      ...(config.cacheback?.memory ? { memory: config.cacheback.memory } : {}),
+    },
+    ...(config.cacheback?.batchWindow !== undefined ? { batchWindow: config.cacheback.batchWindow } : {}),
   });
   const background = backgroundSet();
   const fetcher = (key: string) => fetchFromSource(config.sourceUrl, key);
+  const tally: Record<string, number> = {};
+  if (config.tally) {
+    cb.on("*", (e) => {
+      const type = e.type === "hit" && e.memory ? "hit-memory" : e.type;
+      tally[type] = (tally[type] ?? 0) + 1;
+    });
+  }
   return {
     library: "next-cacheback",
+    ...(config.tally ? { tally: () => ({ ...tally }) } : {}),
     async read(key) {
       const result = await cb.fetchWithStatus([JOB, key], fetcher);
       if (config.collectBackground) background.add(result.background);
       return { value: result.value };
     },
+    hitOp: (key) => () => cb.fetch([JOB, key], fetcher),
     seedStale: (key, value) => cb.set([JOB, key], value, { lifetime: 0 }),
     seedFresh: (key, value) => cb.set([JOB, key], value),
+    seedFreshFor: (key, value, ms) => cb.set([JOB, key], value, { lifetime: ms / 1000 }),
     rawKey: (key) => cb.key([JOB, key]),
     settle: () => background.settle(),
     close: async () => undefined,
-  };
-}
-
-/**
- * cachified's documented Redis adapter (`cachified-redis-adapter`) is written for node-redis: it passes
- * `{ EXAT }` to `set` and `JSON.parse`s what `get` returns. @upstash/redis spells the option `exat` (it
- * drops `EXAT` silently, so entries never expire) and already parses JSON (so `JSON.parse` gets an object
- * and throws, and every read is a miss). This is the minimal adapter over the official client instead:
- * the same three methods, the same expiry (created time + ttl + swr).
- */
-export function upstashCachifiedAdapter(redis: Redis): Cache {
-  return {
-    name: "upstash-redis",
-    get: (key) => redis.get<CacheEntry>(key),
-    async set(key, entry) {
-      const ttl = totalTtl(entry?.metadata);
-      const createdTime = entry?.metadata?.createdTime;
-      if (ttl > 0 && ttl < Infinity && typeof createdTime === "number") {
-        await redis.set(key, entry, { pxat: Math.ceil(createdTime + ttl) });
-      } else {
-        await redis.set(key, entry);
-      }
-    },
-    async delete(key) {
-      await redis.del(key);
-    },
   };
 }
 
@@ -180,11 +183,15 @@ function cachifiedContender(config: ContenderConfig): Contender {
       });
       return { value };
     },
+    hitOp: (key) => () => cachified({ key: keyOf(key), cache, ttl: config.freshMs, swr: config.staleMs, getFreshValue: () => fetchFromSource(config.sourceUrl, key) }),
     seedStale: async (key, value) => {
       await cache.set(keyOf(key), createCacheEntry(value, { ttl: config.freshMs, swr: config.staleMs, createdTime: Date.now() - config.freshMs - 1 }));
     },
     seedFresh: async (key, value) => {
       await cache.set(keyOf(key), createCacheEntry(value, { ttl: config.freshMs, swr: config.staleMs }));
+    },
+    seedFreshFor: async (key, value, ms) => {
+      await cache.set(keyOf(key), createCacheEntry(value, { ttl: config.freshMs, swr: config.staleMs, createdTime: Date.now() - (config.freshMs - ms) }));
     },
     rawKey: keyOf,
     settle: () => background.settle(),
@@ -206,12 +213,16 @@ function bentocacheContender(config: ContenderConfig): Contender {
       const value = await bento.getOrSet({ key, factory: () => fetchFromSource(config.sourceUrl, key), ...options });
       return { value };
     },
+    hitOp: (key) => () => bento.getOrSet({ key, factory: () => fetchFromSource(config.sourceUrl, key), ...options }),
     seedStale: async (key, value) => {
       await bento.set({ key, value, ttl: 20, grace: config.staleMs });
       await sleep(40);
     },
     seedFresh: async (key, value) => {
       await bento.set({ key, value, ...options });
+    },
+    seedFreshFor: async (key, value, ms) => {
+      await bento.set({ key, value, ...options, ttl: ms });
     },
     rawKey: (key) => `${config.prefix}:${key}`,
     connection,
@@ -241,11 +252,15 @@ function unkeyContender(config: ContenderConfig): Contender {
       if (result.err) throw result.err;
       return { value: result.val };
     },
+    hitOp: (key) => () => cache.swr(key, (k) => fetchFromSource(config.sourceUrl, k)),
     seedStale: async (key, value) => {
       await cache.set(key, value, { fresh: 0, stale: config.freshMs + config.staleMs });
     },
     seedFresh: async (key, value) => {
       await cache.set(key, value);
+    },
+    seedFreshFor: async (key, value, ms) => {
+      await cache.set(key, value, { fresh: ms, stale: config.freshMs + config.staleMs });
     },
     rawKey: (key) => `${namespace}::${key}`,
     settle: () => background.settle(),

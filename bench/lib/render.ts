@@ -11,10 +11,11 @@ import { staleSection, type StaleResult } from "../comparisons/stale.js";
 import type { Panel } from "./chart.js";
 import { LABELS, LIBRARIES, type Library } from "./contenders.js";
 import type { Machine } from "./machine.js";
+import { costHeadline, costSections, type CostResults } from "./render-cost.js";
 import { ms, ratio, type Section } from "./report.js";
 
 /** Everything one run found (also written as results.json). */
-export interface Results {
+export interface Results extends CostResults {
   machine: Machine;
   command: string;
   sourceDelayMs: number;
@@ -225,6 +226,7 @@ function headline(r: Results): string[] {
       );
     }
   }
+  lines.push(...costHeadline(r));
   return lines;
 }
 
@@ -239,6 +241,7 @@ export function resultsMarkdown(r: Results, chart: boolean): string {
   if (r.miss) sections.push(missSection(r.miss, r.sourceDelayMs));
   if (r.e2e) sections.push(e2eSection(r.e2e));
   if (r.bytes) sections.push(bytesSection(r.bytes));
+  sections.push(...costSections(r));
   const versions = Object.entries(m.versions)
     .map(([name, v]) => `${name} ${v}`)
     .join(", ");
@@ -272,13 +275,14 @@ export function resultsMarkdown(r: Results, chart: boolean): string {
     "- **Periods**: every cache is fresh for 1 hour and then serves stale for 1 day more. The source is an HTTP service in the " +
       `benchmark's process that takes ${r.sourceDelayMs} ms per call and counts its calls per key.`,
     "- **next-cacheback**: `new Cacheback({ redis, qstash, refreshUrl, prefix, defaults: { lifetime: 3600, ttl: 90000 } })`, read with " +
-      "`cb.fetchWithStatus([\"item\", key], fetcher)`. Its refresh route (`createRefreshHandler`) is served by the benchmark's process; the " +
+      "`cb.fetchWithStatus([\"item\", key], fetcher)` (the hit comparison times `cb.fetch([\"item\", key], fetcher)`, and each peer's own " +
+      "call likewise). Its refresh route (`createRefreshHandler`) is served by the benchmark's process; the " +
       "QStash dev server delivers to it.",
     "- **@epic-web/cachified**: `cachified({ key, cache, ttl, swr, getFreshValue })`. Its documented Redis adapter, `cachified-redis-adapter`, " +
       "is written for node-redis and fails against `@upstash/redis`: it calls `set(key, JSON.stringify(entry), { EXAT })`, an option " +
       "@upstash/redis spells `exat` and silently drops (entries would never expire), and it `JSON.parse`s what `get` returns, which " +
       "@upstash/redis has already parsed (the parse throws and every read becomes a miss). The benchmark uses a minimal adapter over the " +
-      "official client instead (`bench/lib/contenders.ts`): `get` returns the parsed entry, `set` stores it with `pxat` = created time + ttl + swr.",
+      "official client instead (`bench/lib/cachified-adapter.ts`): `get` returns the parsed entry, `set` stores it with `pxat` = created time + ttl + swr.",
     "- **bentocache**: `new BentoCache({ default: \"redis\", stores: { redis: bentostore().useL2Layer(redisDriver({ connection: ioredis })) } })`, " +
       "read with `getOrSet({ key, factory, ttl, grace, timeout: 0 })`. Redis only, like the others: with an in-memory L1 tier its hits " +
       "would not touch Redis at all (faster than any Redis `get`, but each instance then serves its own copy).",

@@ -21,13 +21,18 @@ export interface PhaseStats {
   latencyByCacheStatus: Record<string, number[]>;
   /** Responses whose value was not the symbol asked for (must stay 0). */
   wrongValues: number;
-  /** Refresh messages the QStash server accepted during the phase. */
-  published: number;
+  /** Ages (s) of the hot keys' values the API route served stale: how long ago their data was taken. */
+  hotStaleAges: number[];
+  /**
+   * Of the hot keys' values (symbol and version) first served stale in this phase, the longest time from
+   * that first stale response to the last one, s: how long readers kept getting a value whose refresh was due.
+   */
+  longestStaleS: number;
 }
 
 /** A fresh {@link PhaseStats}. */
 export function emptyPhase(name: string, fault: string, fromS: number, toS: number): PhaseStats {
-  return { name, fault, fromS, toS, responses: 0, non2xx: 0, errors: 0, latencies: [], byCacheStatus: {}, latencyByCacheStatus: {}, wrongValues: 0, published: 0 };
+  return { name, fault, fromS, toS, responses: 0, non2xx: 0, errors: 0, latencies: [], byCacheStatus: {}, latencyByCacheStatus: {}, wrongValues: 0, hotStaleAges: [], longestStaleS: 0 };
 }
 
 /** The p-th percentile (0-100) of `values`, nearest rank; `NaN` when empty. */

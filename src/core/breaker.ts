@@ -26,14 +26,23 @@ export class QueueBreaker {
   #failures = 0;
   #until = 0;
   #since: number | undefined;
+  /** When the last failure that counted was recorded (ms). */
+  #lastFailure = Number.NEGATIVE_INFINITY;
 
   /** Whether to try publishing at `now`. */
   decide(now: number): BreakerDecision {
     return now < this.#until ? "skip" : "publish";
   }
 
-  /** Records a failed publish; returns whether it began an outage (the first failure after a success). */
-  failed(now: number, settings: BackoffSettings): boolean {
+  /**
+   * Records a failed publish that began at `startedAt`; returns whether it began an outage (the first
+   * failure after a success). A publish that began before the last failure was recorded was in flight with
+   * it (a busy process publishes several at once): its failure is part of the same attempt, and neither
+   * adds a step to the back-off nor extends the pause.
+   */
+  failed(now: number, settings: BackoffSettings, startedAt = now): boolean {
+    if (startedAt <= this.#lastFailure) return false;
+    this.#lastFailure = now;
     this.#failures++;
     this.#until = now + backoffMs(this.#failures, settings);
     if (this.#since !== undefined) return false;

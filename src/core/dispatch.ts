@@ -72,12 +72,13 @@ export class Dispatcher {
     const messages = packMessages(items, ctx.settings.batchSize);
     for (let i = 0; i < messages.length; i++) {
       const outgoing = messages[i]!;
+      const startedAt = ctx.now();
       try {
         await this.#publish(outgoing);
         for (const item of outgoing.items) outcomes.set(item, "published");
       } catch (error) {
         for (const item of outgoing.items) ctx.report.error("publish", item.request.keys.entry, error);
-        if (breakerFor(ctx.queue).failed(ctx.now(), ctx.settings.publishBackoff)) {
+        if (breakerFor(ctx.queue).failed(ctx.now(), ctx.settings.publishBackoff, startedAt)) {
           ctx.report.line(
             `[next-cacheback] Publishing refreshes to the ${ctx.queue.name} queue failed (${describeError(error)}). ` +
               (ctx.settings.queueFallback ? "Refreshes run in this process meanwhile; " : "Stale entries wait meanwhile; ") +

@@ -13,10 +13,13 @@ class FlakyQueue implements RefreshQueue {
   down = false;
   hang = false;
   error: Error = new Error("connect ECONNREFUSED 127.0.0.1:8080");
+  /** When set, every publish waits for it before it answers (publishes in flight together). */
+  gate: Promise<void> | undefined;
 
   async publish(message: RefreshMessage, _options: PublishOptions): Promise<{ messageId: string }> {
     this.attempts++;
     if (this.hang) return new Promise(() => undefined);
+    if (this.gate) await this.gate;
     if (this.down) throw this.error;
     this.published.push(message);
     return { messageId: `m${this.published.length}` };
@@ -125,6 +128,30 @@ describe("a queue that fails does not stop refreshes", () => {
     expect(queue.attempts).toBe(6);
     expect(queue.published.map((m) => m.args)).toEqual([["g"], ["h"]]);
     expect(lines().filter((l) => l.includes("takes refreshes again"))).toHaveLength(1);
+  });
+
+  it("publishes that fail together are one failed attempt: the back-off still starts at its first step", async () => {
+    captureLogs();
+    const { h, queue, calls, source } = setup();
+    for (let i = 0; i < 6; i++) await h.cb.set(["item", `c${i}`], { id: `c${i}`, n: 0 }, { lifetime: 0 });
+    queue.down = true;
+    let open!: () => void;
+    queue.gate = new Promise<void>((resolve) => (open = resolve));
+    // Six refreshes publish at once (each its own message) while the queue is down, as a busy process's do
+    // while the client waits out a refused connection: their failures arrive together.
+    const reads = await Promise.all(Array.from({ length: 6 }, (_, i) => h.cb.fetchWithStatus(["item", `c${i}`], source)));
+    await vi.waitFor(() => expect(queue.attempts).toBe(6));
+    open();
+    await Promise.all(reads.map((r) => r.background));
+    for (let i = 0; i < 6; i++) expect(calls.get(`c${i}`), `c${i}`).toBe(1); // each refreshed here
+    // The queue is back; one back-off step (1 s) later the next refresh is published again.
+    queue.down = false;
+    queue.gate = undefined;
+    h.advance(1);
+    await h.cb.set(["item", "next"], { id: "next", n: 0 }, { lifetime: 0 });
+    await (await h.cb.fetchWithStatus(["item", "next"], source)).background;
+    expect(queue.published.map((m) => m.args)).toEqual([["next"]]);
+    expect(calls.get("next")).toBeUndefined();
   });
 
   it("a publish that hangs is cut at publishTimeout, then the refresh runs here", async () => {
