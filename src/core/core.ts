@@ -10,7 +10,6 @@ import { createContext, type CoreContext, type CoreParts } from "./context.js";
 import { read, type ReadDeps } from "./read.js";
 import type { CachebackResult, InvalidateResult, PeekResult, RefreshOutcome, TypedFetch, TypedFetchWithStatus } from "./results.js";
 import { RefreshScheduler } from "./scheduler.js";
-import { refreshUrlFor, refreshUrlGuess, signingKeysFor } from "./settings.js";
 import type { Fetcher, SyncFetcher } from "./sync-fetch.js";
 import type { TagInvalidation } from "./tag-verbs.js";
 import type { WriteOptions } from "./verbs.js";
@@ -151,15 +150,11 @@ export class CachebackCore {
     return runner().then((r) => r.releaseLockFor(this.#ctx, message));
   }
 
-  /** The keys the refresh route verifies signatures with; throws when there are none. @internal */
-  signingKeys(): SigningKeys {
-    return signingKeysFor(this.#ctx.settings);
-  }
-
-  /** The absolute URL refresh messages are delivered to; throws in production when none is configured. @internal */
-  refreshUrl(): string {
-    const { url, guessed } = refreshUrlFor(this.#ctx.settings);
-    if (guessed) this.#ctx.report.once("refresh-url", refreshUrlGuess(url));
-    return url;
+  /**
+   * What the refresh route checks deliveries against: the absolute URL they are signed for and the
+   * signing keys. Rejects when either is missing (in production, a refresh URL must be configured). @internal
+   */
+  routeEndpoint(): Promise<{ url: string; keys: SigningKeys }> {
+    return runner().then((r) => r.routeEndpoint(this.#ctx));
   }
 }

@@ -3,18 +3,11 @@ import { withTimeout } from "../timeout.js";
 import { messageOf, packMessages, type Outgoing } from "./batch.js";
 import { breakerFor } from "./breaker.js";
 import type { CoreContext } from "./context.js";
+import { refreshUrl } from "./endpoint.js";
 import type { Dispatch } from "./request.js";
 import { runRefresh } from "./runner.js";
-import { refreshUrlFor, refreshUrlGuess } from "./settings.js";
 
 export type { Dispatch } from "./request.js";
-
-/** The refresh URL; says once in the log when it is a guess (no URL configured, outside production). */
-export function refreshUrl(ctx: CoreContext): string {
-  const { url, guessed } = refreshUrlFor(ctx.settings);
-  if (guessed) ctx.report.once("refresh-url", refreshUrlGuess(url));
-  return url;
-}
 
 /** What became of a dispatched refresh. */
 export type DispatchOutcome = "published" | "ran-here" | "released";

@@ -15,6 +15,8 @@ import { resolveOptions } from "./settings.js";
 import type { RefreshFailure, RefreshOutcome } from "./results.js";
 import type { Fetcher } from "./sync-fetch.js";
 
+export { routeEndpoint } from "./endpoint.js";
+
 /**
  * Refresh running: what the refresh route does with one delivered refresh (and this process, when the
  * queue fails). Calls the fetcher and writes

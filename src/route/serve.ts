@@ -44,8 +44,7 @@ export async function serve(setup: RouteSetup, request: Request): Promise<Respon
   let keys: SigningKeys;
   try {
     cb = setup.instance();
-    url = cb.refreshUrl();
-    keys = cb.signingKeys();
+    ({ url, keys } = await cb.routeEndpoint());
   } catch (error) {
     console.error(`[next-cacheback] refresh route misconfigured: ${describeError(error)}`);
     return json(500, { ok: false, error: describeError(error) });
