@@ -4,6 +4,7 @@ import type { MemoryOption } from "./core/memory-tier.js";
 import type { RefreshOptions } from "./options.js";
 import type { RefreshQueue, SigningKeys } from "./queues/types.js";
 import type { CacheStore } from "./stores/types.js";
+import type { TelemetryOption } from "./telemetry/types.js";
 
 export type { SigningKeys } from "./queues/types.js";
 
@@ -131,6 +132,18 @@ export interface CachebackConfig {
    * @default Date.now
    */
   now?: () => number;
+  /**
+   * OpenTelemetry. When `@opentelemetry/api` can be loaded (an optional peer dependency; inside Next.js
+   * it always can) and a tracer provider is registered, every read, publish and refresh is a span
+   * (`cacheback.read`, `cacheback.publish`, `cacheback.refresh`, `cacheback.delivery`) and refresh
+   * messages carry the read's trace context; with a meter provider, reads, refreshes and job durations
+   * are counted (`cacheback.reads`, `cacheback.refreshes`, `cacheback.job.duration`...). The providers
+   * are looked for when the instance is made, asynchronously (its first reads may be untraced), and
+   * again 1 s and 10 s later if one is missing. Without them a read pays one property check.
+   * `false` turns it off; `{ recordArgs: true }` puts the arguments of reads and refreshes on their spans.
+   * @default {} (on when a provider is registered, without arguments)
+   */
+  telemetry?: TelemetryOption;
   /**
    * Logs every event to the console. Also on when the `CACHEBACK_DEBUG` env var is set.
    * @default false

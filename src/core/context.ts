@@ -1,6 +1,7 @@
 import { EventHub } from "../events.js";
 import type { RefreshQueue } from "../queues/types.js";
 import type { CacheStore } from "../stores/types.js";
+import type { Telemetry } from "../telemetry/types.js";
 import { MemoryTier } from "./memory-tier.js";
 import { formatEvent, Reporter } from "./report.js";
 import type { CoreSettings } from "./settings.js";
@@ -20,10 +21,16 @@ export interface CoreContext extends CoreParts {
   now: () => number;
   /** This process's copies of fresh entries (used by reads whose `memory` option is on). */
   memory: MemoryTier;
+  /** OpenTelemetry, once a provider is found; `undefined` while it is off (the hit path checks this alone). */
+  tel: Telemetry | undefined;
 }
 
 /** Builds the shared context of one instance. */
 export function createContext(parts: CoreParts): CoreContext {
   const events = new EventHub(parts.settings.debug ? (e) => console.debug(`[next-cacheback] ${formatEvent(e)}`) : undefined);
-  return { ...parts, events, report: new Reporter(events), now: parts.settings.now, memory: new MemoryTier() };
+  const ctx: CoreContext = { ...parts, events, report: new Reporter(events), now: parts.settings.now, memory: new MemoryTier(), tel: undefined };
+  // OpenTelemetry is looked for off the caller's path, with the API loaded on demand (telemetry/start.ts).
+  const { telemetry, now } = parts.settings;
+  if (telemetry !== false) void import("../telemetry/start.js").then((m) => m.start(ctx, telemetry, now), () => undefined);
+  return ctx;
 }

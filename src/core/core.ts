@@ -5,6 +5,7 @@ import type { RefreshMessage } from "../message.js";
 import type { FetchOptions } from "../options.js";
 import type { RefreshQueue, SigningKeys } from "../queues/types.js";
 import type { Serializer } from "../serializer.js";
+import type { Telemetry } from "../telemetry/types.js";
 import type { CacheStore } from "../stores/types.js";
 import { createContext, type CoreContext, type CoreParts } from "./context.js";
 import { read, type ReadDeps } from "./read.js";
@@ -143,6 +144,11 @@ export class CachebackCore {
   /** Runs one delivered refresh (the refresh route's work); never throws. @internal */
   runRefresh(message: RefreshMessage, fn: Fetcher, jobOptions: FetchOptions<unknown> | undefined): Promise<RefreshOutcome> {
     return runner().then((r) => r.runRefresh(this.#ctx, message, fn, jobOptions));
+  }
+
+  /** The instance's OpenTelemetry, while a provider is registered (what the refresh route traces with). @internal */
+  telemetry(): Telemetry | undefined {
+    return this.#ctx.tel;
   }
 
   /** Releases the refresh lock a message holds (for a message that can never succeed). @internal */

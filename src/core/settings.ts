@@ -3,6 +3,7 @@ import { DEFAULT_REFRESH_OPTIONS, resolveRefreshOptions, type RefreshOptions, ty
 import type { SigningKeys } from "../queues/types.js";
 import type { BackoffSettings } from "./breaker.js";
 import type { MemorySettings } from "./memory-tier.js";
+import type { TelemetryOption } from "../telemetry/types.js";
 import type { VersionClock } from "../version-clock.js";
 
 /**
@@ -62,6 +63,8 @@ export interface CoreSettings {
   batchWindowMs: number;
   /** Most refreshes one message carries. */
   batchSize: number;
+  /** OpenTelemetry: `false` is off; otherwise on once a provider is registered (`undefined`: the defaults). */
+  telemetry: TelemetryOption | undefined;
 }
 
 /**
