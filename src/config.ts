@@ -138,8 +138,9 @@ export interface CachebackConfig {
    * (`cacheback.read`, `cacheback.publish`, `cacheback.refresh`, `cacheback.delivery`) and refresh
    * messages carry the read's trace context; with a meter provider, reads, refreshes and job durations
    * are counted (`cacheback.reads`, `cacheback.refreshes`, `cacheback.job.duration`...). The providers
-   * are looked for when the instance is made, asynchronously (its first reads may be untraced), and
-   * again 1 s and 10 s later if one is missing. Without them a read pays one property check.
+   * are looked for when the instance is made, asynchronously: when one is registered already, the
+   * instance's first reads wait the few ms that takes; one registered later is found 1 s or 10 s after
+   * the instance was made (reads before that are untraced). Without a provider a read pays two property checks.
    * `false` turns it off; `{ recordArgs: true }` puts the arguments of reads and refreshes on their spans.
    * @default {} (on when a provider is registered, without arguments)
    */

@@ -53,9 +53,9 @@ export async function registerOtel(what: OtelWhat): Promise<{ exported: () => Pr
  * telemetry has no `telemetry()`.
  */
 export async function telemetryState(cb: object, waitMs: number): Promise<"on" | "off" | "no telemetry in this build"> {
-  const probe = (cb as { telemetry?: () => unknown }).telemetry;
+  const probe = (cb as { telemetry?: () => Promise<unknown> }).telemetry;
   if (typeof probe !== "function") return "no telemetry in this build";
   const deadline = Date.now() + waitMs;
-  while (Date.now() < deadline && probe.call(cb) === undefined) await new Promise((r) => setTimeout(r, 10));
-  return probe.call(cb) === undefined ? "off" : "on";
+  while (Date.now() < deadline && (await probe.call(cb)) === undefined) await new Promise((r) => setTimeout(r, 10));
+  return (await probe.call(cb)) === undefined ? "off" : "on";
 }

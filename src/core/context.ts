@@ -23,14 +23,24 @@ export interface CoreContext extends CoreParts {
   memory: MemoryTier;
   /** OpenTelemetry, once a provider is found; `undefined` while it is off (the hit path checks this alone). */
   tel: Telemetry | undefined;
+  /**
+   * Set while telemetry is switching on for providers registered before the instance was made: reads
+   * wait for it (the first few ms of the instance), so that its first reads are traced too.
+   */
+  telReady: Promise<void> | undefined;
 }
 
 /** Builds the shared context of one instance. */
 export function createContext(parts: CoreParts): CoreContext {
   const events = new EventHub(parts.settings.debug ? (e) => console.debug(`[next-cacheback] ${formatEvent(e)}`) : undefined);
-  const ctx: CoreContext = { ...parts, events, report: new Reporter(events), now: parts.settings.now, memory: new MemoryTier(), tel: undefined };
+  const ctx: CoreContext = { ...parts, events, report: new Reporter(events), now: parts.settings.now, memory: new MemoryTier(), tel: undefined, telReady: undefined };
   // OpenTelemetry is looked for off the caller's path, with the API loaded on demand (telemetry/start.ts).
   const { telemetry, now } = parts.settings;
-  if (telemetry !== false) void import("../telemetry/start.js").then((m) => m.start(ctx, telemetry, now), () => undefined);
+  if (telemetry !== false) {
+    const started = import("../telemetry/start.js").then((m) => m.start(ctx, telemetry, now), () => undefined);
+    // The API's global (one for every copy of it) already holds a provider: reads wait for the switch.
+    const api = (globalThis as Record<symbol, { trace?: unknown; metrics?: unknown } | undefined>)[Symbol.for("opentelemetry.js.api.1")];
+    if (api?.trace || api?.metrics) ctx.telReady = started.then(() => void (ctx.telReady = undefined));
+  }
   return ctx;
 }

@@ -146,9 +146,12 @@ export class CachebackCore {
     return runner().then((r) => r.runRefresh(this.#ctx, message, fn, jobOptions));
   }
 
-  /** The instance's OpenTelemetry, while a provider is registered (what the refresh route traces with). @internal */
-  telemetry(): Telemetry | undefined {
-    return this.#ctx.tel;
+  /**
+   * The instance's OpenTelemetry while a provider is registered (what the refresh route traces with),
+   * once the instance has looked for one that was registered before it was made. @internal
+   */
+  telemetry(): Promise<Telemetry | undefined> {
+    return Promise.resolve(this.#ctx.telReady).then(() => this.#ctx.tel);
   }
 
   /** Releases the refresh lock a message holds (for a message that can never succeed). @internal */

@@ -45,8 +45,11 @@ export function read<T>(
   span?: SpanRef,
 ): Promise<unknown> {
   // With OpenTelemetry on, the read runs again inside its span (`span` set), and its telemetry records it.
-  const tel = deps.ctx.tel;
-  if (tel && span === undefined) return tel.read(key, valueOnly, (s) => read(deps, key, fn, options, false, s));
+  const { tel, telReady } = deps.ctx;
+  if (span === undefined) {
+    if (tel) return tel.read(key, valueOnly, (s) => read(deps, key, fn, options, false, s));
+    if (telReady) return telReady.then(() => read(deps, key, fn, options, valueOnly as true));
+  }
   let r: Read<T>;
   try {
     const { ctx } = deps;

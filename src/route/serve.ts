@@ -74,7 +74,7 @@ export async function serve(setup: RouteSetup, request: Request): Promise<Respon
 
   // With OpenTelemetry on, each refresh is a span, a child of the read that queued it; a batch's delivery
   // is a span too, linked to every one of their reads.
-  const tel = cb.telemetry();
+  const tel = await cb.telemetry();
   const item = (message: RefreshMessage, span?: SpanRef): Promise<ItemAnswer> => {
     const run = () => runItem(cb, jobs, message, nextCache);
     return tel ? tel.refresh(cb.queue.name, { message, origin: "route", delivery: span }, run, (a) => a.record) : run();

@@ -149,7 +149,7 @@ export class Otel implements Telemetry {
       let links: Api.Link[] | undefined;
       if (refreshes.length === 1) {
         attributes["cacheback.job"] = refreshes[0]!.job;
-        const read = fromCarrier(api, refreshes[0]!.trace);
+        const read = fromCarrier(api, refreshes[0]!.trace, false); // a read of this process
         if (read) parent = api.trace.setSpanContext(parent, read);
       } else {
         links = this.#links(refreshes.map((r) => r.trace));
@@ -158,7 +158,8 @@ export class Otel implements Telemetry {
     }
     const labels: Api.Attributes = { "messaging.system": queue, "messaging.operation.type": "send", "messaging.operation.name": "publish" };
     try {
-      const published = await run();
+      // The queue client's own spans (its HTTP request) are the publish's children.
+      const published = await (span ? api.context.with(api.trace.setSpan(api.context.active(), span), run) : run());
       span?.setAttribute("messaging.message.id", published.messageId);
       return published;
     } catch (error) {

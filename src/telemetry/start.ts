@@ -35,8 +35,9 @@ async function loadApi(): Promise<typeof Api | undefined> {
 /**
  * Turns telemetry on for an instance when OpenTelemetry is there: `@opentelemetry/api` loads, and a
  * tracer provider or a meter provider is registered. Called when the instance is made, off the caller's
- * path: the instance starts untraced and switches on a few ms later (once the API has loaded). When a
- * provider is missing, it looks again 1 s and 10 s later, for apps that register theirs after start-up.
+ * path: the instance switches on a few ms later, once the API has loaded (when a provider was registered
+ * already, its reads wait for that: see `createContext`). When a provider is missing, it looks again 1 s
+ * and 10 s later, for apps that register theirs after start-up.
  */
 export async function start(host: TelemetryHost, options: TelemetryOptions | undefined, now: () => number): Promise<void> {
   const api = await loadApi();

@@ -16,11 +16,14 @@ export function toCarrier(api: typeof Api, sc: Api.SpanContext | undefined): Tra
   return carrier;
 }
 
-/** The remote span context a carrier names; `undefined` when it names none (or an invalid one). */
-export function fromCarrier(api: typeof Api, carrier: TraceCarrier | undefined): Api.SpanContext | undefined {
+/**
+ * The span context a carrier names (remote: from another process, as a delivered message is);
+ * `undefined` when it names none (or an invalid one).
+ */
+export function fromCarrier(api: typeof Api, carrier: TraceCarrier | undefined, isRemote = true): Api.SpanContext | undefined {
   const m = carrier ? TRACEPARENT.exec(carrier.traceparent) : null;
   if (!m || m[1] === "ff" || (m[1] === "00" && carrier!.traceparent.length !== 55)) return undefined;
-  const sc: Api.SpanContext = { traceId: m[2]!, spanId: m[3]!, traceFlags: parseInt(m[4]!, 16) & 1, isRemote: true };
+  const sc: Api.SpanContext = { traceId: m[2]!, spanId: m[3]!, traceFlags: parseInt(m[4]!, 16) & 1, isRemote };
   if (carrier!.tracestate) sc.traceState = api.createTraceState(carrier!.tracestate);
   return api.isSpanContextValid(sc) ? sc : undefined;
 }

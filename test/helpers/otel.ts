@@ -71,9 +71,9 @@ export function registerOtel(options: { tracing?: boolean; metrics?: boolean } =
 }
 
 /** Waits until an instance has found the registered providers (it looks for them asynchronously). */
-export async function telemetryOn(cb: { telemetry(): unknown }): Promise<void> {
-  await vi.waitFor(() => {
-    if (!cb.telemetry()) throw new Error("the instance's telemetry is still off");
+export async function telemetryOn(cb: { telemetry(): Promise<unknown> }): Promise<void> {
+  await vi.waitFor(async () => {
+    if (!(await cb.telemetry())) throw new Error("the instance's telemetry is still off");
   });
 }
 

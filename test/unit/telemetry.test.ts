@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { buildRefreshMessage, parseDelivery, refreshMessageProblem, type RefreshBatch, type RefreshMessage } from "../../src/message.js";
 import { resolveRefreshOptions } from "../../src/options.js";
 import { createRefreshHandler } from "../../src/route/handler.js";
-import { harness } from "../helpers/harness.js";
+import { harness, RecordingQueue } from "../helpers/harness.js";
 import { registerOtel, telemetryOn, valueWhere, type OtelHarness } from "../helpers/otel.js";
 import { REFRESH_URL, TEST_KEYS, signedRequest } from "../helpers/signed-request.js";
 
@@ -128,6 +128,27 @@ describe("OpenTelemetry spans", () => {
       "messaging.operation.type": "process",
     });
     expect(otel.named("cacheback.delivery")).toEqual([]); // one refresh: no delivery span of its own
+  });
+
+  it("what the queue client does while publishing (its HTTP request) is a child of the publish", async () => {
+    otel = registerOtel();
+    const queue = new RecordingQueue();
+    const publish = queue.publish.bind(queue);
+    queue.publish = (body, options) =>
+      trace.getTracer("app").startActiveSpan("POST queue", async (span) => {
+        try {
+          return await publish(body, options);
+        } finally {
+          span.end();
+        }
+      });
+    const { h } = await tracedSetup({ queue });
+    await h.cb.set(["quote", "ACME"], { symbol: "ACME", price: 1 }, { lifetime: 60 });
+    h.advance(61);
+    await (await h.cb.fetchWithStatus(["quote", "ACME"], quote, { lifetime: 60 })).background;
+    const [publishSpan] = otel.named("cacheback.publish");
+    expect(parentOf(otel.named("POST queue")[0]!)).toEqual(ids(publishSpan!));
+    expect(publishSpan!.parentSpanContext?.isRemote).toBe(false); // the read is in this process
   });
 
   it("a batch delivery is a span linked to every read it carries a refresh of; each refresh is a child of its own read", async () => {
@@ -258,7 +279,7 @@ describe("OpenTelemetry off", () => {
     try {
       const h = harness();
       await new Promise((resolve) => setTimeout(resolve, 50)); // what the instance's look for providers takes
-      expect(h.cb.telemetry()).toBeUndefined();
+      expect(await h.cb.telemetry()).toBeUndefined();
       await h.cb.set(["quote", "ACME"], { symbol: "ACME", price: 1 }, { lifetime: 60 });
       const hit = await h.cb.fetchWithStatus(["quote", "ACME"], quote, { lifetime: 60 });
       expect(hit).toMatchObject({ status: "hit", value: { symbol: "ACME", price: 1 } });
@@ -276,12 +297,20 @@ describe("OpenTelemetry off", () => {
     }
   });
 
+  it("with a provider registered before the instance is made, its very first read is traced (it waits the few ms telemetry takes to switch on)", async () => {
+    otel = registerOtel();
+    const h = harness();
+    const first = await h.cb.fetchWithStatus(["quote", "A"], quote);
+    expect(first.status).toBe("miss");
+    expect(otel.named("cacheback.read").map((s) => s.attributes["cacheback.status"])).toEqual(["miss"]);
+  });
+
   it("telemetry: false keeps an instance untraced even with a provider registered", async () => {
     otel = registerOtel();
     const off = harness({ telemetry: false });
     const on = harness();
     await telemetryOn(on.cb);
-    expect(off.cb.telemetry()).toBeUndefined();
+    expect(await off.cb.telemetry()).toBeUndefined();
     await off.cb.fetch(["quote", "A"], quote);
     expect(otel.spans()).toEqual([]);
     expect(await otel.metric("cacheback.reads")).toBeUndefined();
@@ -290,9 +319,9 @@ describe("OpenTelemetry off", () => {
   it("an instance made before the provider was registered switches on at its next look (1 s later)", async () => {
     const h = harness();
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(h.cb.telemetry()).toBeUndefined();
+    expect(await h.cb.telemetry()).toBeUndefined();
     otel = registerOtel();
-    await vi.waitFor(() => expect(h.cb.telemetry()).toBeDefined(), { timeout: 2_000, interval: 20 });
+    await vi.waitFor(async () => expect(await h.cb.telemetry()).toBeDefined(), { timeout: 2_000, interval: 20 });
     await h.cb.fetch(["quote", "A"], quote);
     expect(otel.named("cacheback.read")).toHaveLength(1);
   });
