@@ -59,3 +59,13 @@ export async function telemetryState(cb: object, waitMs: number): Promise<"on" |
   while (Date.now() < deadline && (await probe.call(cb)) === undefined) await new Promise((r) => setTimeout(r, 10));
   return (await probe.call(cb)) === undefined ? "off" : "on";
 }
+
+/** Whether `@opentelemetry/api` can be loaded here (not under bench/otel/hide-api.mjs). */
+export async function apiLoadable(): Promise<boolean> {
+  try {
+    await import("@opentelemetry/api");
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -38,7 +38,7 @@ import { pathToFileURL } from "node:url";
 import type * as Main from "../../src/index.js";
 import type { CacheStore } from "../../src/stores/types.js";
 import type { RefreshQueue } from "../../src/queues/types.js";
-import { registerOtel, telemetryState, type OtelWhat } from "../otel/providers.js";
+import { apiLoadable, registerOtel, telemetryState, type OtelWhat } from "../otel/providers.js";
 
 function parseArgs(argv: string[]) {
   const out = {
@@ -202,7 +202,7 @@ interface Subject {
 const subjects: Subject[] = [{ id: "bare get", build: "-", api: "bare", op: bareGet! }];
 for (const b of builds) for (const api of options.api) subjects.push({ id: `${b.name} ${api === "status" ? "fetchWithStatus" : "fetch"}`, build: b.name, api, op: b.ops[api] });
 
-console.log(`OpenTelemetry: providers registered: ${options.otel}; ${telemetryOf.join("; ")}`);
+console.log(`OpenTelemetry: @opentelemetry/api ${(await apiLoadable()) ? "loadable" : "not loadable"}; providers registered: ${options.otel}; ${telemetryOf.join("; ")}`);
 
 // Warm-up: every subject, every mode, until the JIT has settled.
 for (const k of options.inFlight) for (const s of subjects) await runBatch(s.op, Math.min(options.n, 100_000), k);

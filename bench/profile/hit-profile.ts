@@ -42,7 +42,7 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type * as Main from "../../src/index.js";
 import { startServerProcess } from "../lib/servers.js";
-import { registerOtel, telemetryState, type OtelWhat } from "../otel/providers.js";
+import { apiLoadable, registerOtel, telemetryState, type OtelWhat } from "../otel/providers.js";
 
 // --- options -------------------------------------------------------------------------------------
 
@@ -257,7 +257,7 @@ console.log(
     `${options.seqN} one at a time and ${options.n} with ${options.inFlight} in flight per subject; stored entry ${storedBytes} bytes; ` +
     `${options.dists.length > 0 ? `builds: current, ${options.dists.map((d) => `${d.name} (${d.dir})`).join(", ")}; ` : ""}load average ${loadAverage.join(" ")}`,
 );
-console.log(`OpenTelemetry: providers registered: ${options.otel ?? "none"}; ${telemetryOf.join("; ")}`);
+console.log(`OpenTelemetry: @opentelemetry/api ${(await apiLoadable()) ? "loadable" : "not loadable"}; providers registered: ${options.otel ?? "none"}; ${telemetryOf.join("; ")}`);
 for (let round = 0; round < options.rounds; round++) {
   for (const mode of options.modes) {
     const total = Math.floor((mode === "seq" ? options.seqN : options.n) / options.rounds);
