@@ -1,6 +1,7 @@
 import type * as Api from "@opentelemetry/api";
 import type { RefreshMessage } from "../message.js";
 import type { ReadOutcome, Registered, RefreshOrigin, RefreshRecord, RefreshRun, SpanRef, Telemetry, TelemetryOptions, TraceCarrier } from "./types.js";
+import { Instruments } from "./metrics.js";
 import { fromCarrier, toCarrier } from "./w3c.js";
 
 /** The instrumentation scope of the library's tracer and meter. */
@@ -14,10 +15,6 @@ const INTERNAL = 0;
 const PRODUCER = 3;
 const CONSUMER = 4;
 const ERROR = 2;
-
-/** Bucket bounds in seconds: the messaging conventions' for publishing; wider ones for jobs, which can take a minute. */
-const PUBLISH_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
-const JOB_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 /** An error's `error.type`: its class name (`CachebackTimeoutError`, `TypeError`...), or `_OTHER`. */
 function errorType(error: unknown): string {
@@ -36,34 +33,6 @@ function argsOf(key: unknown): string | undefined {
     return JSON.stringify(key.slice(1)).slice(0, MAX_ARGS_CHARS);
   } catch {
     return undefined;
-  }
-}
-
-/** The instruments, made once per instance (a meter provider is registered). */
-class Instruments {
-  readonly reads: Api.Counter;
-  readonly refreshes: Api.Counter;
-  readonly jobDuration: Api.Histogram;
-  readonly sent: Api.Counter;
-  readonly publishDuration: Api.Histogram;
-
-  constructor(meter: Api.Meter) {
-    this.reads = meter.createCounter("cacheback.reads", { unit: "{read}", description: "Reads through the cache, by status: hit, stale or miss" });
-    this.refreshes = meter.createCounter("cacheback.refreshes", {
-      unit: "{refresh}",
-      description: "Refreshes run (by the refresh route, in process when the queue failed, or during a read), by outcome; failed ones carry error.type",
-    });
-    this.jobDuration = meter.createHistogram("cacheback.job.duration", {
-      unit: "s",
-      description: "How long a job (the fetcher) ran, in a refresh or in a read's synchronous fetch",
-      advice: { explicitBucketBoundaries: JOB_BUCKETS },
-    });
-    this.sent = meter.createCounter("messaging.client.sent.messages", { unit: "{message}", description: "Refresh messages published to the queue" });
-    this.publishDuration = meter.createHistogram("messaging.client.operation.duration", {
-      unit: "s",
-      description: "How long publishing a refresh message took",
-      advice: { explicitBucketBoundaries: PUBLISH_BUCKETS },
-    });
   }
 }
 
@@ -104,23 +73,25 @@ export class Otel implements Telemetry {
     return reading.then(
       (result) => {
         if (span) {
-          span.setAttributes({
+          const attributes: Api.Attributes = {
             "cacheback.status": result.status,
             "cacheback.reason": result.reason,
             "cacheback.sync_fetch": result.syncFetch,
             "cacheback.refresh.scheduled": result.refreshScheduled,
-          });
-          if (result.age !== null) span.setAttribute("cacheback.entry.age", result.age);
-          if (result.tag !== undefined) span.setAttribute("cacheback.tag", result.tag);
-          if (result.fromMemory) span.setAttribute("cacheback.memory", true);
+          };
+          if (result.age !== null) attributes["cacheback.entry.age"] = result.age;
+          if (result.tag !== undefined) attributes["cacheback.tag"] = result.tag;
+          if (result.fromMemory) attributes["cacheback.memory"] = true;
+          span.setAttributes(attributes);
           span.end();
         }
-        this.#metrics?.reads.add(1, { "cacheback.job": job, "cacheback.status": result.status, "cacheback.reason": result.reason });
+        this.#metrics?.reads.add(job, result.status, result.reason, () => ({ "cacheback.job": job, "cacheback.status": result.status, "cacheback.reason": result.reason }));
         return valueOnly ? result.value : result;
       },
       (error: unknown) => {
         if (span) this.#fail(span, error).end();
-        this.#metrics?.reads.add(1, { "cacheback.job": job, "error.type": errorType(error) });
+        const type = errorType(error);
+        this.#metrics?.reads.add(job, "error", type, () => ({ "cacheback.job": job, "error.type": type }));
         throw error;
       },
     );
@@ -258,9 +229,13 @@ export class Otel implements Telemetry {
 
   #count(job: string, origin: RefreshOrigin, record: RefreshRecord): void {
     if (!this.#metrics) return;
-    const labels: Api.Attributes = { "cacheback.job": job, "cacheback.refresh.origin": origin, "cacheback.refresh.outcome": record.outcome };
-    if (record.outcome === "failed") labels["error.type"] = errorType(record.error);
-    this.#metrics.refreshes.add(1, labels);
+    const { outcome } = record;
+    const type = outcome === "failed" ? errorType(record.error) : undefined;
+    this.#metrics.refreshes.add(job, origin, type === undefined ? outcome : `${outcome} ${type}`, () => {
+      const labels: Api.Attributes = { "cacheback.job": job, "cacheback.refresh.origin": origin, "cacheback.refresh.outcome": outcome };
+      if (type !== undefined) labels["error.type"] = type;
+      return labels;
+    });
   }
 
   /** Links to the valid span contexts among `carriers`. */
