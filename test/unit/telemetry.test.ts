@@ -56,6 +56,26 @@ describe("OpenTelemetry spans", () => {
     expect(JSON.stringify(otel.spans().map((s) => s.attributes))).not.toMatch(/ACME|NEW/);
   });
 
+  it("a read served from the memory tier says so, and one made stale by a tag names it", async () => {
+    otel = registerOtel();
+    const { h } = await tracedSetup();
+    const opts = { lifetime: 60, memory: { lifetime: 5 }, tags: ["quotes"] };
+    await h.cb.fetch(["quote", "ACME"], quote, opts); // miss: fetched and written
+    await h.settle();
+    await h.cb.fetch(["quote", "ACME"], quote, opts); // a hit from the store, remembered
+    await h.cb.fetch(["quote", "ACME"], quote, opts); // from memory
+    await h.cb.revalidateTag("quotes");
+    h.advance(1);
+    await h.cb.fetch(["quote", "ACME"], quote, opts); // stale by the tag
+    const reads = otel.named("cacheback.read").map((s) => s.attributes);
+    expect(reads.map((a) => [a["cacheback.status"], a["cacheback.reason"], a["cacheback.memory"], a["cacheback.tag"]])).toEqual([
+      ["miss", "absent", undefined, undefined],
+      ["hit", "fresh", undefined, undefined],
+      ["hit", "fresh", true, undefined],
+      ["stale", "tag", undefined, "quotes"],
+    ]);
+  });
+
   it("with telemetry: { recordArgs: true }, reads and refreshes carry their arguments", async () => {
     otel = registerOtel();
     const { h, deliver } = await tracedSetup({ telemetry: { recordArgs: true } });
