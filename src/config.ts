@@ -4,6 +4,7 @@ import type { MemoryOption } from "./core/memory-tier.js";
 import type { RefreshOptions } from "./options.js";
 import type { RefreshQueue, SigningKeys } from "./queues/types.js";
 import type { CacheStore } from "./stores/types.js";
+import type { TelemetryOption } from "./telemetry/types.js";
 
 export type { SigningKeys } from "./queues/types.js";
 
@@ -131,6 +132,19 @@ export interface CachebackConfig {
    * @default Date.now
    */
   now?: () => number;
+  /**
+   * OpenTelemetry. When `@opentelemetry/api` can be loaded (an optional peer dependency; inside Next.js
+   * it always can) and a tracer provider is registered, every read, publish and refresh is a span
+   * (`cacheback.read`, `cacheback.publish`, `cacheback.refresh`, `cacheback.delivery`) and refresh
+   * messages carry the read's trace context; with a meter provider, reads, refreshes and job durations
+   * are counted (`cacheback.reads`, `cacheback.refreshes`, `cacheback.job.duration`...). The providers
+   * are looked for when the instance is made, asynchronously: when one is registered already, the
+   * instance's first reads wait the few ms that takes; one registered later is found 1 s or 10 s after
+   * the instance was made (reads before that are untraced). Without a provider a read pays two property checks.
+   * `false` turns it off; `{ recordArgs: true }` puts the arguments of reads and refreshes on their spans.
+   * @default {} (on when a provider is registered, without arguments)
+   */
+  telemetry?: TelemetryOption;
   /**
    * Logs every event to the console. Also on when the `CACHEBACK_DEBUG` env var is set.
    * @default false

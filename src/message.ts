@@ -21,6 +21,32 @@ export interface RefreshMessage {
    * for entries without tags: the route then computes them from the job's options.
    */
   tags?: string[];
+  /**
+   * The trace context of the read that queued the refresh (W3C Trace Context), so that the refresh's
+   * span is its child. Absent in messages of earlier versions, and when tracing is off; routes of
+   * earlier versions ignore it.
+   */
+  trace?: TraceCarrier;
+}
+
+/** A W3C trace context, as the `traceparent` and `tracestate` HTTP headers carry it. */
+export interface TraceCarrier {
+  /** `00-<trace id, 32 hex>-<span id, 16 hex>-<flags, 2 hex>` */
+  traceparent: string;
+  /** Vendors' entries, `key=value,...`. */
+  tracestate?: string;
+}
+
+/** A `traceparent` of any version: its first four fields (later versions may append more). */
+const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}(-|$)/;
+
+/** Why a message's `trace` field is not a trace context; `undefined` when it is one. */
+function traceProblem(trace: unknown): string | undefined {
+  if (typeof trace !== "object" || trace === null || Array.isArray(trace)) return `"trace" must be an object`;
+  const { traceparent, tracestate } = trace as Record<string, unknown>;
+  if (typeof traceparent !== "string" || traceparent.length > 256 || !TRACEPARENT.test(traceparent)) return `"trace.traceparent" must be a W3C traceparent`;
+  if (tracestate !== undefined && (typeof tracestate !== "string" || tracestate.length > 512)) return `"trace.tracestate" must be a string of at most 512 characters`;
+  return undefined;
 }
 
 /** Body of a QStash message that carries several refreshes (one publish, one delivery, one signature). */
@@ -88,7 +114,7 @@ export function refreshMessageProblem(body: unknown): string | undefined {
     if (!Array.isArray(m.tags) || m.tags.length > MAX_TAGS_PER_ENTRY) return `"tags" must be a list of at most ${MAX_TAGS_PER_ENTRY} tags`;
     if (!m.tags.every(isEncodedTag)) return `"tags" holds something that is not a tag`;
   }
-  return undefined;
+  return m.trace === undefined ? undefined : traceProblem(m.trace);
 }
 
 /** Builds the message for `job(...args)`. */
@@ -99,6 +125,7 @@ export function buildRefreshMessage(
   queuedAt: number,
   options: ResolvedRefreshOptions,
   tags: readonly string[] = [],
+  trace?: TraceCarrier,
 ): RefreshMessage {
   const message: RefreshMessage = {
     v: 1,
@@ -109,5 +136,6 @@ export function buildRefreshMessage(
     options: { lifetime: options.lifetime, ttl: options.ttl, refreshTimeout: options.refreshTimeout },
   };
   if (tags.length > 0) message.tags = [...tags];
+  if (trace) message.trace = trace;
   return message;
 }

@@ -19,7 +19,16 @@
  *   --api A         fetch, status (fetchWithStatus) or both (default both)
  *   --parse         the stub parses the stored JSON on every get, as the real client does (default: no,
  *                   it hands over one parsed object; the parse costs the bare get and a hit alike)
+ *   --otel WHAT     register OpenTelemetry providers first, as an app's instrumentation would: traces (a
+ *                   BasicTracerProvider, a BatchSpanProcessor and an exporter that drops what it gets, with
+ *                   the AsyncLocalStorage context manager), metrics (a MeterProvider whose reader is never
+ *                   collected), or both (default: none). The package is then measured traced, and untraced
+ *                   as well (`current telemetry:false`); builds without telemetry are untraced either way
  *   --json FILE     write the results as JSON
+ *
+ * Each build says whether its telemetry is on (it looks for providers asynchronously when an instance is
+ * made; the run waits for that). Run under `node --import ./bench/otel/hide-api.mjs --import tsx` to
+ * measure as if `@opentelemetry/api` were not installed.
  */
 import "../lib/ensure-dist.js";
 import { writeFileSync } from "node:fs";
@@ -29,9 +38,19 @@ import { pathToFileURL } from "node:url";
 import type * as Main from "../../src/index.js";
 import type { CacheStore } from "../../src/stores/types.js";
 import type { RefreshQueue } from "../../src/queues/types.js";
+import { apiLoadable, registerOtel, telemetryState, type OtelWhat } from "../otel/providers.js";
 
 function parseArgs(argv: string[]) {
-  const out = { n: 300_000, rounds: 7, inFlight: [1, 64], api: ["fetch", "status"] as ("fetch" | "status")[], parse: false, json: undefined as string | undefined, dists: [] as { name: string; dir: string }[] };
+  const out = {
+    n: 300_000,
+    rounds: 7,
+    inFlight: [1, 64],
+    api: ["fetch", "status"] as ("fetch" | "status")[],
+    parse: false,
+    otel: "none" as OtelWhat | "none",
+    json: undefined as string | undefined,
+    dists: [] as { name: string; dir: string }[],
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = () => {
@@ -46,6 +65,11 @@ function parseArgs(argv: string[]) {
       const v = next();
       out.api = v === "both" ? ["fetch", "status"] : [v as "fetch" | "status"];
     } else if (a === "--parse") out.parse = true;
+    else if (a === "--otel") {
+      const v = next();
+      if (v !== "none" && v !== "traces" && v !== "metrics" && v !== "both") throw new Error("--otel takes none, traces, metrics or both");
+      out.otel = v;
+    }
     else if (a === "--json") out.json = next();
     else if (a === "--dist") {
       const v = next();
@@ -124,13 +148,22 @@ interface Build {
   ops: { fetch: () => Promise<unknown>; status: () => Promise<unknown> };
 }
 
+const otel = options.otel === "none" ? undefined : await registerOtel(options.otel);
+
 const builds: Build[] = [];
 const sources = [{ name: "current", url: "next-cacheback" }, ...options.dists.map((d) => ({ name: d.name, url: pathToFileURL(resolve(d.dir, "index.js")).href }))];
+// With providers registered, the package is measured untraced too, in the same process.
+const instances = sources.flatMap((source) => [
+  { ...source, config: {} },
+  ...(otel && source.name === "current" ? [{ ...source, name: "current telemetry:false", config: { telemetry: false as const } }] : []),
+]);
 let bareGet: (() => Promise<unknown>) | undefined;
-for (const { name, url } of sources) {
+const telemetryOf: string[] = [];
+for (const { name, url, config } of instances) {
   const lib = (await import(url)) as typeof Main;
   const store = stubStore(options.parse, lib.toStoredEntry);
-  const cb = new lib.Cacheback({ store, queue: stubQueue, refreshUrl: "http://127.0.0.1:9/api/cacheback", prefix: "micro:", defaults: { lifetime: 3600, ttl: 86_400 } });
+  const cb = new lib.Cacheback({ store, queue: stubQueue, refreshUrl: "http://127.0.0.1:9/api/cacheback", prefix: "micro:", defaults: { lifetime: 3600, ttl: 86_400 }, ...config });
+  telemetryOf.push(`${name}: ${await telemetryState(cb, options.otel === "none" ? 300 : 5_000)}`);
   await cb.set(KEY, VALUE);
   store.checkKey = cb.key(KEY);
   const check = await cb.fetchWithStatus(KEY, fetcher);
@@ -168,6 +201,8 @@ interface Subject {
 }
 const subjects: Subject[] = [{ id: "bare get", build: "-", api: "bare", op: bareGet! }];
 for (const b of builds) for (const api of options.api) subjects.push({ id: `${b.name} ${api === "status" ? "fetchWithStatus" : "fetch"}`, build: b.name, api, op: b.ops[api] });
+
+console.log(`OpenTelemetry: @opentelemetry/api ${(await apiLoadable()) ? "loadable" : "not loadable"}; providers registered: ${options.otel}; ${telemetryOf.join("; ")}`);
 
 // Warm-up: every subject, every mode, until the JIT has settled.
 for (const k of options.inFlight) for (const s of subjects) await runBatch(s.op, Math.min(options.n, 100_000), k);
@@ -233,4 +268,5 @@ for (const r of rows) {
     ].join("  "),
   );
 }
-if (options.json) writeFileSync(options.json, `${JSON.stringify({ options, loadavg: loadavg(), rows }, null, 2)}\n`);
+if (otel) console.log(`spans handed to the exporter: ${await otel.exported()}`);
+if (options.json) writeFileSync(options.json, `${JSON.stringify({ options, loadavg: loadavg(), telemetry: telemetryOf, rows }, null, 2)}\n`);

@@ -24,6 +24,8 @@
  *   --profile DIR      also write CPU profiles of the timed batches only (node:inspector, sampled every
  *                      100 µs, which slows every subject alike): one per subject and mode, every round's
  *                      batches laid end to end, as DIR/<subject>-<mode>.cpuprofile; read them with top.mjs
+ *   --otel WHAT        register OpenTelemetry providers first (traces, metrics or both; see bench/otel/providers.ts):
+ *                      the package is then measured traced, and untraced as well (`@untraced`: telemetry: false)
  *   --json FILE        write the results as JSON
  *
  * Reported per subject and mode: throughput, client CPU µs per hit (process.cpuUsage: user + system, the
@@ -40,6 +42,7 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type * as Main from "../../src/index.js";
 import { startServerProcess } from "../lib/servers.js";
+import { apiLoadable, registerOtel, telemetryState, type OtelWhat } from "../otel/providers.js";
 
 // --- options -------------------------------------------------------------------------------------
 
@@ -56,7 +59,7 @@ function parseArgs(argv: string[]) {
     if (v === undefined || v.startsWith("--")) throw new Error(`--${name} needs a value`);
     return v;
   };
-  const known = new Set(["n", "seq-n", "in-flight", "rounds", "only", "modes", "warmup", "dist", "profile", "json"]);
+  const known = new Set(["n", "seq-n", "in-flight", "rounds", "only", "modes", "warmup", "dist", "profile", "otel", "json"]);
   const dists: { name: string; dir: string }[] = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] !== "--dist") continue;
@@ -94,8 +97,15 @@ function parseArgs(argv: string[]) {
     warmup: int("warmup", 5_000),
     dists,
     profile: get("profile"),
+    otel: otelOption(get("otel")),
     json: get("json"),
   };
+}
+
+function otelOption(v: string | undefined): OtelWhat | undefined {
+  if (v === undefined || v === "none") return undefined;
+  if (v !== "traces" && v !== "metrics" && v !== "both") throw new Error("--otel takes none, traces, metrics or both");
+  return v;
 }
 
 const options = parseArgs(process.argv.slice(2));
@@ -133,7 +143,14 @@ interface Runner {
 }
 const runners: Runner[] = [];
 let rawKey = "";
-const builds = [{ name: "current", url: "next-cacheback" }, ...options.dists.map((d) => ({ name: d.name, url: pathToFileURL(resolve(d.dir, "index.js")).href }))];
+const otel = options.otel ? await registerOtel(options.otel) : undefined;
+const builds = [
+  { name: "current", url: "next-cacheback", config: {} },
+  // With providers registered, the package is measured untraced too, in the same process.
+  ...(otel ? [{ name: "untraced", url: "next-cacheback", config: { telemetry: false as const } }] : []),
+  ...options.dists.map((d) => ({ name: d.name, url: pathToFileURL(resolve(d.dir, "index.js")).href, config: {} })),
+];
+const telemetryOf: string[] = [];
 for (const build of builds) {
   const lib = await load(build.url);
   const make = () =>
@@ -144,9 +161,11 @@ for (const build of builds) {
       refreshUrl: "http://127.0.0.1:9/api/cacheback",
       prefix,
       defaults: { lifetime: 3600, ttl: 86_400 },
+      ...build.config,
     });
   for (const subject of options.only.filter((x) => x !== "bare")) {
     const cb = make();
+    telemetryOf.push(`${subject}@${build.name}: ${await telemetryState(cb, otel ? 5_000 : 300)}`);
     if (!rawKey) {
       await cb.set(KEY, VALUE);
       rawKey = cb.key(KEY);
@@ -238,6 +257,7 @@ console.log(
     `${options.seqN} one at a time and ${options.n} with ${options.inFlight} in flight per subject; stored entry ${storedBytes} bytes; ` +
     `${options.dists.length > 0 ? `builds: current, ${options.dists.map((d) => `${d.name} (${d.dir})`).join(", ")}; ` : ""}load average ${loadAverage.join(" ")}`,
 );
+console.log(`OpenTelemetry: @opentelemetry/api ${(await apiLoadable()) ? "loadable" : "not loadable"}; providers registered: ${options.otel ?? "none"}; ${telemetryOf.join("; ")}`);
 for (let round = 0; round < options.rounds; round++) {
   for (const mode of options.modes) {
     const total = Math.floor((mode === "seq" ? options.seqN : options.n) / options.rounds);
@@ -395,7 +415,7 @@ if (options.profile && session) {
   session.disconnect();
 }
 if (options.json) {
-  writeFileSync(options.json, `${JSON.stringify({ options, storedBytes, loadavg: loadAverage, rows }, null, 2)}\n`);
+  writeFileSync(options.json, `${JSON.stringify({ options, storedBytes, loadavg: loadAverage, telemetry: telemetryOf, rows }, null, 2)}\n`);
   console.log(`results: ${options.json}`);
 }
 

@@ -6,7 +6,7 @@ export const MAX_BATCH_BYTES = 900_000;
 
 /** One refresh as its message carries it. */
 export function messageOf({ request, token, queuedAt }: Dispatch): RefreshMessage {
-  return buildRefreshMessage(request.job, request.args, token, queuedAt, request.options, request.tags);
+  return buildRefreshMessage(request.job, request.args, token, queuedAt, request.options, request.tags, request.trace);
 }
 
 /** A message to publish: the body, its deduplication id, and the refreshes it carries. */

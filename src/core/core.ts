@@ -5,12 +5,12 @@ import type { RefreshMessage } from "../message.js";
 import type { FetchOptions } from "../options.js";
 import type { RefreshQueue, SigningKeys } from "../queues/types.js";
 import type { Serializer } from "../serializer.js";
+import type { Telemetry } from "../telemetry/types.js";
 import type { CacheStore } from "../stores/types.js";
 import { createContext, type CoreContext, type CoreParts } from "./context.js";
 import { read, type ReadDeps } from "./read.js";
 import type { CachebackResult, InvalidateResult, PeekResult, RefreshOutcome, TypedFetch, TypedFetchWithStatus } from "./results.js";
 import { RefreshScheduler } from "./scheduler.js";
-import { refreshUrlFor, refreshUrlGuess, signingKeysFor } from "./settings.js";
 import type { Fetcher, SyncFetcher } from "./sync-fetch.js";
 import type { TagInvalidation } from "./tag-verbs.js";
 import type { WriteOptions } from "./verbs.js";
@@ -146,20 +146,24 @@ export class CachebackCore {
     return runner().then((r) => r.runRefresh(this.#ctx, message, fn, jobOptions));
   }
 
+  /**
+   * The instance's OpenTelemetry while a provider is registered (what the refresh route traces with),
+   * once the instance has looked for one that was registered before it was made. @internal
+   */
+  telemetry(): Promise<Telemetry | undefined> {
+    return Promise.resolve(this.#ctx.telReady).then(() => this.#ctx.tel);
+  }
+
   /** Releases the refresh lock a message holds (for a message that can never succeed). @internal */
   releaseLockFor(message: RefreshMessage): Promise<void> {
     return runner().then((r) => r.releaseLockFor(this.#ctx, message));
   }
 
-  /** The keys the refresh route verifies signatures with; throws when there are none. @internal */
-  signingKeys(): SigningKeys {
-    return signingKeysFor(this.#ctx.settings);
-  }
-
-  /** The absolute URL refresh messages are delivered to; throws in production when none is configured. @internal */
-  refreshUrl(): string {
-    const { url, guessed } = refreshUrlFor(this.#ctx.settings);
-    if (guessed) this.#ctx.report.once("refresh-url", refreshUrlGuess(url));
-    return url;
+  /**
+   * What the refresh route checks deliveries against: the absolute URL they are signed for and the
+   * signing keys. Rejects when either is missing (in production, a refresh URL must be configured). @internal
+   */
+  routeEndpoint(): Promise<{ url: string; keys: SigningKeys }> {
+    return runner().then((r) => r.routeEndpoint(this.#ctx));
   }
 }

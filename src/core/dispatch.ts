@@ -3,18 +3,11 @@ import { withTimeout } from "../timeout.js";
 import { messageOf, packMessages, type Outgoing } from "./batch.js";
 import { breakerFor } from "./breaker.js";
 import type { CoreContext } from "./context.js";
+import { refreshUrl } from "./endpoint.js";
 import type { Dispatch } from "./request.js";
-import { runRefresh } from "./runner.js";
-import { refreshUrlFor, refreshUrlGuess } from "./settings.js";
+import { recordOf, runRefresh } from "./runner.js";
 
 export type { Dispatch } from "./request.js";
-
-/** The refresh URL; says once in the log when it is a guess (no URL configured, outside production). */
-export function refreshUrl(ctx: CoreContext): string {
-  const { url, guessed } = refreshUrlFor(ctx.settings);
-  if (guessed) ctx.report.once("refresh-url", refreshUrlGuess(url));
-  return url;
-}
 
 /** What became of a dispatched refresh. */
 export type DispatchOutcome = "published" | "ran-here" | "released";
@@ -99,11 +92,14 @@ export class Dispatcher {
     const ctx = this.#ctx;
     const url = refreshUrl(ctx);
     const first = outgoing.items[0]!.request.keys.entry;
-    const { messageId } = await withTimeout(
-      ctx.queue.publish(outgoing.body, { url, deduplicationId: outgoing.deduplicationId }),
-      ctx.settings.publishTimeoutMs,
-      () => `publish of the refresh of ${first}${outgoing.items.length > 1 ? ` and ${outgoing.items.length - 1} more` : ""}`,
-    );
+    const publish = () =>
+      withTimeout(
+        ctx.queue.publish(outgoing.body, { url, deduplicationId: outgoing.deduplicationId }),
+        ctx.settings.publishTimeoutMs,
+        () => `publish of the refresh of ${first}${outgoing.items.length > 1 ? ` and ${outgoing.items.length - 1} more` : ""}`,
+      );
+    const tel = ctx.tel;
+    const { messageId } = await (tel ? tel.publish(ctx.queue.name, outgoing.items.map((i) => i.request), publish) : publish());
     const outage = breakerFor(ctx.queue).succeeded(ctx.now());
     if (outage !== undefined) ctx.report.line(`[next-cacheback] The ${ctx.queue.name} queue takes refreshes again (after ${(outage / 1000).toFixed(1)} s).`);
     for (const { request, reason } of outgoing.items) {
@@ -123,7 +119,10 @@ export class Dispatcher {
           return "released";
         }
         ctx.events.emit("refresh-fallback", { key: request.keys.entry, job: request.job, reason: why, error });
-        await runRefresh(ctx, messageOf(item), request.fn, request.readOptions);
+        const message = messageOf(item);
+        const run = () => runRefresh(ctx, message, request.fn!, request.readOptions, "fallback");
+        const tel = ctx.tel;
+        await (tel ? tel.refresh(ctx.queue.name, { message, origin: "fallback", fallback: why }, run, recordOf) : run());
         return "ran-here";
       }),
     );

@@ -54,7 +54,8 @@ async function decideAndServe<T>(r: Read<T>, stored: StoredEntry | typeof FAILED
     return { value: value as T, status: "hit", reason, syncFetch: false, age, refreshScheduled: false, background: SETTLED };
   }
 
-  const request: RefreshRequest = { keys, job: name, args, options: opts, tags, fn, readOptions: options as FetchOptions<unknown> };
+  // The refresh carries the read's trace context, so that its span is the read's child wherever it runs.
+  const request: RefreshRequest = { keys, job: name, args, options: opts, tags, fn, readOptions: options as FetchOptions<unknown>, trace: ctx.tel?.carrier(r.span) };
   if (entry && decision.state === "stale") {
     const age = entryAgeSeconds(entry, now);
     ctx.events.emit("stale", { key: keys.entry, age, syncFetch: false, reason, tag });

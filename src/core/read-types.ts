@@ -2,6 +2,7 @@ import type { Deadlines } from "../deadlines.js";
 import type { EntryKeys } from "../keys.js";
 import type { FetchOptions, ResolvedRefreshOptions } from "../options.js";
 import type { Serializer } from "../serializer.js";
+import type { SpanRef } from "../telemetry/types.js";
 import type { CoreContext } from "./context.js";
 import type { LookupPlan } from "./lookup.js";
 import type { MemorySettings } from "./memory-tier.js";
@@ -36,4 +37,6 @@ export interface Read<T> {
   memory: MemorySettings | undefined;
   serializer: Serializer<T>;
   plan: LookupPlan;
+  /** The read's span, when tracing is on (the refresh it queues carries its trace context). */
+  span: SpanRef | undefined;
 }

@@ -13,7 +13,7 @@ import { FAILED, type Read, type ReadDeps } from "./read-types.js";
 export type { ReadDeps } from "./read-types.js";
 import type { CachebackResult } from "./results.js";
 import type { Fetcher } from "./sync-fetch.js";
-
+import type { SpanRef } from "../telemetry/types.js";
 
 const NO_OPTIONS: FetchOptions<unknown> = Object.freeze({});
 
@@ -34,9 +34,22 @@ function serve<T>(r: Read<T>, stored: StoredEntry | typeof FAILED | undefined, v
  * A fresh hit of an untagged entry, the common case, is kept lean: one `GET` watched by a pooled timer,
  * and the caller's promise settled straight from the store's answer.
  */
-export function read<T>(deps: ReadDeps, key: CacheKey, fn: Fetcher, options?: FetchOptions<T>, valueOnly?: false): Promise<CachebackResult<T>>;
-export function read<T>(deps: ReadDeps, key: CacheKey, fn: Fetcher, options: FetchOptions<T> | undefined, valueOnly: true): Promise<T>;
-export function read<T>(deps: ReadDeps, key: CacheKey, fn: Fetcher, options: FetchOptions<T> = NO_OPTIONS as FetchOptions<T>, valueOnly = false): Promise<unknown> {
+export function read<T>(deps: ReadDeps, key: CacheKey, fn: Fetcher, options?: FetchOptions<T>, valueOnly?: false, span?: SpanRef): Promise<CachebackResult<T>>;
+export function read<T>(deps: ReadDeps, key: CacheKey, fn: Fetcher, options: FetchOptions<T> | undefined, valueOnly: true, span?: SpanRef): Promise<T>;
+export function read<T>(
+  deps: ReadDeps,
+  key: CacheKey,
+  fn: Fetcher,
+  options: FetchOptions<T> = NO_OPTIONS as FetchOptions<T>,
+  valueOnly = false,
+  span?: SpanRef,
+): Promise<unknown> {
+  // With OpenTelemetry on, the read runs again inside its span (`span` set), and its telemetry records it.
+  const { tel, telReady } = deps.ctx;
+  if (span === undefined) {
+    if (tel) return tel.read(key, valueOnly, (s) => read(deps, key, fn, options, false, s));
+    if (telReady) return telReady.then(() => read(deps, key, fn, options, valueOnly as true));
+  }
   let r: Read<T>;
   try {
     const { ctx } = deps;
@@ -45,10 +58,10 @@ export function read<T>(deps: ReadDeps, key: CacheKey, fn: Fetcher, options: Fet
     const { opts, tags, memory } = planRead(deps.plans, ctx.settings, options as FetchOptions<unknown>, args, keys.entry);
     const serializer = (options.serializer ?? jsonSerializer) as Serializer<T>;
     const plan: LookupPlan = { keys, tags, timeoutMs: ctx.settings.readTimeoutMs, memo: true };
-    r = { deps, keys, name, args, fn, options, opts, tags, memory, serializer, plan };
+    r = { deps, keys, name, args, fn, options, opts, tags, memory, serializer, plan, span };
   } catch (error) {
     // Long arguments are hashed; outside Node.js the hash loads at start-up: a read that came first waits for it.
-    if (error instanceof HashNotReadyError) return hashReady().then(() => read(deps, key, fn, options, valueOnly as true));
+    if (error instanceof HashNotReadyError) return hashReady().then(() => read(deps, key, fn, options, valueOnly as true, span));
     return Promise.reject(error);
   }
   if (r.memory) {

@@ -1,4 +1,5 @@
 import type { EntryKeys } from "../keys.js";
+import type { TraceCarrier } from "../message.js";
 import type { FetchOptions, ResolvedRefreshOptions } from "../options.js";
 
 /** The `background` of a read with nothing left to do. */
@@ -16,6 +17,8 @@ export interface RefreshRequest {
   fn?: (...args: never[]) => unknown;
   /** The reader's options (serializer, tags), for a refresh run in this process. */
   readOptions?: FetchOptions<unknown>;
+  /** The trace context of the read (or the call) that asked for it, when tracing is on. */
+  trace?: TraceCarrier;
 }
 
 /** Why a refresh is queued (reported in `refresh-queued` events). */

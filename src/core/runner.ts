@@ -14,6 +14,9 @@ import { encodeEntry } from "./encode.js";
 import { resolveOptions } from "./settings.js";
 import type { RefreshFailure, RefreshOutcome } from "./results.js";
 import type { Fetcher } from "./sync-fetch.js";
+import type { RefreshRecord } from "../telemetry/types.js";
+
+export { routeEndpoint } from "./endpoint.js";
 
 /**
  * Refresh running: what the refresh route does with one delivered refresh (and this process, when the
@@ -21,7 +24,13 @@ import type { Fetcher } from "./sync-fetch.js";
  * the entry unless a newer one (a later `set`, `invalidate` or refresh) is stored. Never throws: the
  * outcome says what failed, and in which phase.
  */
-export async function runRefresh(ctx: CoreContext, message: RefreshMessage, fn: Fetcher, jobOptions: FetchOptions<unknown> | undefined): Promise<RefreshOutcome> {
+export async function runRefresh(
+  ctx: CoreContext,
+  message: RefreshMessage,
+  fn: Fetcher,
+  jobOptions: FetchOptions<unknown> | undefined,
+  origin: "route" | "fallback" = "route",
+): Promise<RefreshOutcome> {
   const { store, settings, events } = ctx;
   const keys = entryKeys(settings.prefix, message.job, message.args);
   const serializer = jobOptions?.serializer ?? jsonSerializer;
@@ -56,6 +65,7 @@ export async function runRefresh(ctx: CoreContext, message: RefreshMessage, fn: 
   if (start.done) return { ok: true, status: "skipped-done", key: keys.entry, durationMs: 0, tags };
 
   let value: unknown;
+  const jobStart = performance.now();
   try {
     value = await withTimeout(
       Promise.resolve().then(() => fn(...(message.args as never[]))),
@@ -63,8 +73,10 @@ export async function runRefresh(ctx: CoreContext, message: RefreshMessage, fn: 
       () => `job "${message.job}"`,
     );
   } catch (error) {
+    ctx.tel?.job(message.job, origin, (performance.now() - jobStart) / 1000, error);
     return failed(error instanceof CachebackTimeoutError ? "timeout" : "fetch", error);
   }
+  ctx.tel?.job(message.job, origin, (performance.now() - jobStart) / 1000);
   let raw: string;
   try {
     raw = encodeEntry(keys.entry, value, serializer, opts, start.version, ctx.now(), tags);
@@ -89,6 +101,11 @@ export async function runRefresh(ctx: CoreContext, message: RefreshMessage, fn: 
   const durationMs = ctx.now() - startedAt;
   events.emit("refresh-done", { key: keys.entry, job: message.job, durationMs, written, sync: false });
   return { ok: true, status: written ? "written" : "skipped-newer", key: keys.entry, durationMs, tags };
+}
+
+/** What a refresh's outcome tells its span and its metrics. */
+export function recordOf(outcome: RefreshOutcome): RefreshRecord {
+  return outcome.ok ? { outcome: outcome.status } : { outcome: "failed", phase: outcome.phase, error: outcome.error };
 }
 
 /** What a refresh learns before it runs the job. */

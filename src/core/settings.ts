@@ -1,8 +1,9 @@
-import { CachebackConfigError, CachebackOptionsError } from "../errors.js";
+import { CachebackOptionsError } from "../errors.js";
 import { DEFAULT_REFRESH_OPTIONS, resolveRefreshOptions, type RefreshOptions, type ResolvedRefreshOptions } from "../options.js";
 import type { SigningKeys } from "../queues/types.js";
 import type { BackoffSettings } from "./breaker.js";
 import type { MemorySettings } from "./memory-tier.js";
+import type { TelemetryOption } from "../telemetry/types.js";
 import type { VersionClock } from "../version-clock.js";
 
 /**
@@ -34,7 +35,7 @@ export interface CoreSettings {
   debug: boolean;
   /**
    * The refresh URL: configured, or this host's when the queue delivers locally; `undefined` leaves it to
-   * {@link refreshUrlFor}.
+   * `refreshUrlFor` (endpoint.ts).
    */
   refreshUrl: string | undefined;
   /** The refresh URL on this host, used when none is configured outside production. */
@@ -64,6 +65,8 @@ export interface CoreSettings {
   batchWindowMs: number;
   /** Most refreshes one message carries. */
   batchSize: number;
+  /** OpenTelemetry: `false` is off; otherwise on once a provider is registered (`undefined`: the defaults). */
+  telemetry: TelemetryOption | undefined;
 }
 
 /**
@@ -91,31 +94,4 @@ export function withinMaxTtl(resolved: ResolvedRefreshOptions, maxTtlMs: number)
     );
   }
   return resolved;
-}
-
-/** The refresh URL to publish to, or why there is none (pure). */
-export function refreshUrlFor(settings: CoreSettings): { url: string; guessed: boolean } {
-  if (settings.refreshUrl) return { url: settings.refreshUrl, guessed: false };
-  if (settings.production) {
-    throw new CachebackConfigError(
-      "No refresh URL: set CACHEBACK_REFRESH_URL to the absolute URL of your refresh route " +
-        "(for example https://your-app.example/api/cacheback), or pass refreshUrl to createCacheback(). " +
-        "It is never taken from a request's Host header.",
-    );
-  }
-  return { url: settings.localRefreshUrl, guessed: true };
-}
-
-/** What the log says once when the refresh URL is a guess. */
-export function refreshUrlGuess(url: string): string {
-  return `[next-cacheback] CACHEBACK_REFRESH_URL is not set; refreshes go to ${url} (outside production only).`;
-}
-
-/** The keys the refresh route verifies deliveries with (pure); throws when there are none. */
-export function signingKeysFor(settings: CoreSettings): SigningKeys {
-  if (settings.signingKeys) return settings.signingKeys;
-  throw new CachebackConfigError(
-    "The refresh route cannot verify QStash signatures: set QSTASH_CURRENT_SIGNING_KEY and QSTASH_NEXT_SIGNING_KEY " +
-      "(Upstash console > QStash > Signing keys), or pass signingKeys to createCacheback().",
-  );
 }

@@ -58,15 +58,35 @@ export class SyncFetcher {
     const { keys, job, args, options, tags } = request;
     const startedAt = this.#ctx.now();
     const version = await this.#version(request);
-    const value = (await fn(...(args as never[]))) as T;
-    const raw = encodeEntry(keys.entry, value, serializer, options, version, this.#ctx.now(), tags);
+    const tel = this.#ctx.tel;
+    const jobStart = performance.now();
+    let value: T;
+    let raw: string;
+    try {
+      value = (await fn(...(args as never[]))) as T;
+    } catch (error) {
+      tel?.job(job, "read", (performance.now() - jobStart) / 1000, error);
+      tel?.refreshed(job, { outcome: "failed", phase: "fetch", error });
+      throw error;
+    }
+    tel?.job(job, "read", (performance.now() - jobStart) / 1000);
+    try {
+      raw = encodeEntry(keys.entry, value, serializer, options, version, this.#ctx.now(), tags);
+    } catch (error) {
+      tel?.refreshed(job, { outcome: "failed", phase: "serialize", error });
+      throw error;
+    }
     const durationMs = this.#ctx.now() - startedAt;
     const write = withTimeout(store.setIfNotNewer(keys.entry, raw, version, options.ttl * 1000), settings.backgroundTimeoutMs, () => `write of ${keys.entry}`).then(
       (written) => {
         if (written) this.#ctx.memory.forget(keys.entry);
         events.emit("refresh-done", { key: keys.entry, job, durationMs, written, sync: true });
+        tel?.refreshed(job, { outcome: written ? "written" : "skipped-newer" });
       },
-      (error: unknown) => report.error("write", keys.entry, error),
+      (error: unknown) => {
+        report.error("write", keys.entry, error);
+        tel?.refreshed(job, { outcome: "failed", phase: "store", error });
+      },
     );
     // Later readers in this process join the in-flight call until the write has landed.
     void write.finally(() => this.#inflight.delete(keys.entry));

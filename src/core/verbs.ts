@@ -53,7 +53,13 @@ export async function invalidate(ctx: CoreContext, scheduler: RefreshScheduler, 
   const token = crypto.randomUUID();
   await ctx.store.forceLock(keys.lock, token, opts.refreshTimeout * 1000);
   try {
-    const messageId = await (await scheduler.dispatcher()).publishNow({ request: { keys, job: name, args, options: opts, tags }, token, queuedAt: at, reason: "invalidate" });
+    const messageId = await (await scheduler.dispatcher()).publishNow({
+      // The refresh's span is a child of what was active (a server action's, a route's span).
+      request: { keys, job: name, args, options: opts, tags, trace: ctx.tel?.carrier() },
+      token,
+      queuedAt: at,
+      reason: "invalidate",
+    });
     return { marked, messageId };
   } catch (error) {
     await ctx.store.releaseLock(keys.lock, token).catch(() => false);

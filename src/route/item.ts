@@ -2,6 +2,7 @@ import type { CachebackCore } from "../core/core.js";
 import type { RefreshFailure } from "../core/results.js";
 import { describeError } from "../errors.js";
 import type { RefreshMessage } from "../message.js";
+import type { RefreshRecord } from "../telemetry/types.js";
 import { invalidateNextTags } from "../next/invalidate.js";
 import { argsProblem } from "../schema.js";
 import { NON_RETRYABLE } from "./answers.js";
@@ -11,6 +12,8 @@ import { unknownJobText, type Registered } from "./registry.js";
 export interface ItemAnswer {
   status: number;
   body: Record<string, unknown>;
+  /** What became of it, for its span and its metrics (not sent). */
+  record: RefreshRecord;
 }
 
 const FAILURE_STATUS: Record<RefreshFailure["phase"], number> = {
@@ -31,18 +34,21 @@ export async function runItem(cb: CachebackCore, jobs: Map<string, Registered>, 
   const job = jobs.get(message.job);
   if (!job) {
     await cb.releaseLockFor(message);
-    return { status: NON_RETRYABLE, body: { ok: false, job: message.job, error: unknownJobText(message.job, jobs.keys()) } };
+    const error = unknownJobText(message.job, jobs.keys());
+    return { status: NON_RETRYABLE, body: { ok: false, job: message.job, error }, record: { outcome: "dropped", error } };
   }
   const refused = await argsProblem(job.options?.args, message.args).catch((error: unknown) => describeError(error));
   if (refused) {
     await cb.releaseLockFor(message);
-    return { status: NON_RETRYABLE, body: { ok: false, job: message.job, error: `Arguments refused for job "${message.job}": ${refused}` } };
+    const error = `Arguments refused for job "${message.job}": ${refused}`;
+    return { status: NON_RETRYABLE, body: { ok: false, job: message.job, error }, record: { outcome: "dropped", error } };
   }
 
   const outcome = await cb.runRefresh(message, job.fn, job.options);
+  const record: RefreshRecord = outcome.ok ? { outcome: outcome.status } : { outcome: "failed", phase: outcome.phase, error: outcome.error };
   if (outcome.ok) {
     if (outcome.status === "written" && nextCache) await invalidateNextTags(outcome.tags, "pages");
-    return { status: 200, body: { ok: true, job: message.job, key: outcome.key, status: outcome.status, durationMs: outcome.durationMs } };
+    return { status: 200, body: { ok: true, job: message.job, key: outcome.key, status: outcome.status, durationMs: outcome.durationMs }, record };
   }
   const status = FAILURE_STATUS[outcome.phase];
   if (status === NON_RETRYABLE) {
@@ -50,9 +56,10 @@ export async function runItem(cb: CachebackCore, jobs: Map<string, Registered>, 
     return {
       status,
       body: { ok: false, job: message.job, key: outcome.key, error: `Job "${message.job}" cannot be refreshed (${outcome.phase}): ${describeError(outcome.error)}` },
+      record,
     };
   }
-  return { status, body: { ok: false, job: message.job, key: outcome.key, phase: outcome.phase, error: describeError(outcome.error), retry: true } };
+  return { status, body: { ok: false, job: message.job, key: outcome.key, phase: outcome.phase, error: describeError(outcome.error), retry: true }, record };
 }
 
 /** Runs `work` over `items` with at most `limit` at a time, keeping their order. */

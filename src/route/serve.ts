@@ -1,8 +1,9 @@
 import { Receiver } from "@upstash/qstash";
 import type { CachebackCore } from "../core/core.js";
 import { describeError } from "../errors.js";
-import { parseDelivery } from "../message.js";
+import { parseDelivery, type RefreshMessage } from "../message.js";
 import type { SigningKeys } from "../queues/types.js";
+import type { SpanRef } from "../telemetry/types.js";
 import { json, NON_RETRYABLE, nonRetryable } from "./answers.js";
 import { readBody } from "./body.js";
 import { mapLimited, runItem, type ItemAnswer } from "./item.js";
@@ -44,8 +45,7 @@ export async function serve(setup: RouteSetup, request: Request): Promise<Respon
   let keys: SigningKeys;
   try {
     cb = setup.instance();
-    url = cb.refreshUrl();
-    keys = cb.signingKeys();
+    ({ url, keys } = await cb.routeEndpoint());
   } catch (error) {
     console.error(`[next-cacheback] refresh route misconfigured: ${describeError(error)}`);
     return json(500, { ok: false, error: describeError(error) });
@@ -72,8 +72,16 @@ export async function serve(setup: RouteSetup, request: Request): Promise<Respon
   const delivery = parseDelivery(parsed);
   if ("problem" in delivery) return nonRetryable(`Not a next-cacheback refresh message: ${delivery.problem}`);
 
+  // With OpenTelemetry on, each refresh is a span, a child of the read that queued it; a batch's delivery
+  // is a span too, linked to every one of their reads.
+  const tel = await cb.telemetry();
+  const item = (message: RefreshMessage, span?: SpanRef): Promise<ItemAnswer> => {
+    const run = () => runItem(cb, jobs, message, nextCache);
+    return tel ? tel.refresh(cb.queue.name, { message, origin: "route", delivery: span }, run, (a) => a.record) : run();
+  };
+
   if (delivery.kind === "single") {
-    const answer = await runItem(cb, jobs, delivery.message, nextCache);
+    const answer = await item(delivery.message);
     if (answer.status === NON_RETRYABLE) return nonRetryable(String(answer.body.error), withoutError(answer.body));
     return json(answer.status, answer.body);
   }
@@ -81,11 +89,15 @@ export async function serve(setup: RouteSetup, request: Request): Promise<Respon
   // A batch: every refresh runs (a bounded number at a time), each under its own lock token. Those that
   // can never succeed are dropped alone; if any failed in a way worth retrying, the answer is 5xx, and
   // QStash's retry skips the refreshes already done (their completion is marked per lock token).
-  const answers = await mapLimited(delivery.items, batchConcurrency, async (item): Promise<ItemAnswer> => {
-    if (item.ok) return runItem(cb, jobs, item.message, nextCache);
-    // Malformed: its lock cannot be told for sure, and expires after its refreshTimeout.
-    return { status: NON_RETRYABLE, body: { ok: false, job: item.job, error: `Not a next-cacheback refresh message: ${item.problem}` } };
-  });
+  const runAll = (span: SpanRef) =>
+    mapLimited(delivery.items, batchConcurrency, async (it): Promise<ItemAnswer> => {
+      if (it.ok) return item(it.message, span);
+      // Malformed: its lock cannot be told for sure, and expires after its refreshTimeout.
+      const error = `Not a next-cacheback refresh message: ${it.problem}`;
+      return { status: NON_RETRYABLE, body: { ok: false, job: it.job, error }, record: { outcome: "dropped", error } };
+    });
+  const messages = delivery.items.flatMap((it) => (it.ok ? [it.message] : []));
+  const answers = await (tel ? tel.delivery(cb.queue.name, messages, runAll, (all) => all.some((a) => a.status >= 500)) : runAll(null));
   const retry = answers.find((a) => a.status >= 500);
   const results = answers.map((a) => ({ code: a.status, ...a.body }));
   const dropped = answers.filter((a) => a.status === NON_RETRYABLE).length;

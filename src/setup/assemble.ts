@@ -84,6 +84,7 @@ export function assemble(config: CachebackConfig = {}): CoreParts {
       completionTtlMs: Math.max(HOUR_MS, (queue.retryHorizonMs ?? DAY_MS) + HOUR_MS),
       batchWindowMs: whole("batchWindow", config.batchWindow ?? 10, 0, 60_000),
       batchSize: whole("batchSize", config.batchSize ?? 100, 1, 500), // a batch carries at most 500 (message.ts)
+      telemetry: config.telemetry,
     },
   };
 }

@@ -6,4 +6,7 @@ await Promise.all([
   import("../../src/core/sync-fetch.js"),
   import("../../src/core/verbs.js"),
   import("../../src/core/tag-verbs.js"),
+  import("../../src/telemetry/start.js"),
+  import("../../src/telemetry/otel.js"),
+  import("@opentelemetry/api"),
 ]);

@@ -55,6 +55,25 @@ describe("refresh route", () => {
     expect((await h.cb.peek(["quote", "ACME"])).status).toBe("miss");
   });
 
+  it.each([
+    ["no refresh URL in production", { refreshUrl: undefined, production: true }, /CACHEBACK_REFRESH_URL/],
+    ["no signing keys", { signingKeys: undefined }, /QSTASH_CURRENT_SIGNING_KEY/],
+  ] as const)("answers 500 naming what to set when it has %s, and runs nothing", async (_label, config, text) => {
+    const h = harness({ signingKeys: TEST_KEYS, refreshUrl: REFRESH_URL, ...config });
+    const quote = vi.fn(async (symbol: string) => symbol);
+    const handler = createRefreshHandler({ jobs: { quote }, cacheback: h.cb });
+    const error = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    try {
+      const res = await handler(await signedRequest(JSON.stringify(buildRefreshMessage("quote", ["ACME"], "lock-1", h.clock.now, resolveRefreshOptions({})))));
+      expect(res.status).toBe(500);
+      expect(String((await body(res)).error)).toMatch(text);
+      expect(quote).not.toHaveBeenCalled();
+      expect(error).toHaveBeenCalledWith(expect.stringMatching(/refresh route misconfigured/));
+    } finally {
+      error.mockRestore();
+    }
+  });
+
   it("verifies with the next key too", async () => {
     const { handler, message } = setup();
     expect((await handler(await signedRequest(message(), { key: TEST_KEYS.next }))).status).toBe(200);
