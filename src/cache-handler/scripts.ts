@@ -16,9 +16,15 @@ import { APPLY_STAMP, TICK } from "../stores/upstash-scripts.js";
  * token, lock ttl (ms), minimum expire (s).
  * Returns { state, 1 when the lock was taken else 0, the clock's value, entry text or false, '#' .. tag
  * or false }, where state is absent, unreadable, evicted, expired, tag-expired, fresh or stale
- * (`judgeEntry` decides the same way). The lock is tried only for a stale entry.
+ * (`judgeEntry` decides the same way). The lock is tried only for a stale entry. Every text in the answer
+ * is written as JSON (a quoted string), so a client that decodes JSON answers (as `@upstash/redis` does by
+ * default) decodes it in one step instead of failing on it, and one that does not gets it quoted.
  */
 export const READ_ENTRY = `
+local ESCAPES = { ['\\\\'] = '\\\\\\\\', ['"'] = '\\\\"', ['\\n'] = '\\\\n', ['\\t'] = '\\\\t' }
+local function json(s)
+  return '"' .. (string.gsub(s, '[\\\\"%c]', function(c) return ESCAPES[c] or string.format('\\\\u%04x', string.byte(c)) end)) .. '"'
+end
 local function text(key)
   local v = redis.pcall('GET', key)
   if type(v) == 'string' then return v end
@@ -26,15 +32,15 @@ local function text(key)
 end
 local clock = text(KEYS[3]) or '0'
 local cur = text(KEYS[1])
-if not cur then return {'absent', 0, clock} end
+if not cur then return {'"absent"', 0, clock} end
 local v, ts, rv, ex, pos = string.match(cur, '^cbh1 (%d+)\\n{"timestamp":([^,]+),"revalidate":([^,]+),"expire":([^,]+),"stale":[^}\\n]+}\\n()')
 v, ts, rv, ex = tonumber(v), tonumber(ts), tonumber(rv), tonumber(ex)
-if not (v and ts and rv and ex) then return {'unreadable', 0, clock} end
-if ex < 0 then return {'evicted', 0, clock} end
+if not (v and ts and rv and ex) then return {'"unreadable"', 0, clock} end
+if ex < 0 then return {'"evicted"', 0, clock} end
 local now = tonumber(ARGV[2])
 local life = ex
 if tonumber(ARGV[5]) > life then life = tonumber(ARGV[5]) end
-if now > ts + life * 1000 then return {'expired', 0, clock} end
+if now > ts + life * 1000 then return {'"expired"', 0, clock} end
 local staleTag = nil
 local function expires(tag, s)
   if not s then return false end
@@ -49,20 +55,20 @@ while true do
   local nl = string.find(cur, '\\n', at, true)
   if not nl or nl == at then break end
   local tag = string.sub(cur, at, nl - 1)
-  if expires(tag, text(ARGV[1] .. tag)) then return {'tag-expired', 0, clock, false, '#' .. tag} end
+  if expires(tag, text(ARGV[1] .. tag)) then return {'"tag-expired"', 0, clock, false, json('#' .. tag)} end
   at = nl + 1
 end
 for i = 4, #KEYS do
   local tag = string.sub(KEYS[i], #ARGV[1] + 1)
-  if expires(tag, text(KEYS[i])) then return {'tag-expired', 0, clock, false, '#' .. tag} end
+  if expires(tag, text(KEYS[i])) then return {'"tag-expired"', 0, clock, false, json('#' .. tag)} end
 end
 if staleTag or now > ts + rv * 1000 then
   local won = 0
   if redis.call('SET', KEYS[2], ARGV[3], 'NX', 'PX', ARGV[4]) then won = 1 end
-  if staleTag then staleTag = '#' .. staleTag else staleTag = false end
-  return {'stale', won, clock, cur, staleTag}
+  if staleTag then staleTag = json('#' .. staleTag) else staleTag = false end
+  return {'"stale"', won, clock, json(cur), staleTag}
 end
-return {'fresh', 0, clock, cur}`;
+return {'"fresh"', 0, clock, json(cur)}`;
 
 /**
  * KEYS: entry, lock, clock. ARGV: the stored text after `cbh1 <version>`, the version ('' to take the

@@ -10,8 +10,24 @@ const ms = (value: number): string => String(Math.max(1, Math.ceil(value)));
 
 const STATES = new Set<string>(["absent", "unreadable", "evicted", "expired", "tag-expired", "fresh", "stale"]);
 
-/** A tag the read script returned ('#' + tag, so the client's JSON decoding leaves it text). */
-const tagOf = (value: unknown): string | undefined => (typeof value === "string" && value.startsWith("#") ? value.slice(1) : undefined);
+/**
+ * A text of the read script's answer. The script writes texts as JSON: a client that decodes JSON answers
+ * (`@upstash/redis`'s default) hands them over decoded; one that does not, quoted.
+ */
+function textOf(value: unknown): unknown {
+  if (typeof value !== "string" || !value.startsWith('"')) return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value;
+  }
+}
+
+/** A tag the read script returned ('#' + tag, so that no tag could be taken for a quoted text). */
+const tagOf = (value: unknown): string | undefined => {
+  const text = textOf(value);
+  return typeof text === "string" && text.startsWith("#") ? text.slice(1) : undefined;
+};
 
 /**
  * The production handler store: Upstash Redis through the official `@upstash/redis` client. `read`,
@@ -35,7 +51,9 @@ export class UpstashHandlerStore implements HandlerStore {
       [keys.entry, keys.lock, clock.key, ...softTags.map((tag) => tagPrefix + tag)],
       [tagPrefix, String(nowMs), lock.token, ms(lock.ttlMs), String(minExpireS)],
     );
-    const [state, locked, version, text, tag] = reply;
+    const [rawState, locked, version, rawText, tag] = reply;
+    const state = textOf(rawState);
+    const text = textOf(rawText);
     if (typeof state !== "string" || !STATES.has(state)) throw new Error(`unexpected reply from the read script: ${JSON.stringify(reply).slice(0, 200)}`);
     const result: ReadResult = { state: state as ReadState, entry: null, locked: Number(locked) === 1, version: Number(version) || 0, tag: tagOf(tag) };
     if (state === "fresh" || state === "stale") {

@@ -154,6 +154,23 @@ describe("cache handler over Upstash's REST API, counted at the server", () => {
     expect(await handler.get("page", [])).toBeUndefined();
   });
 
+  it("the read script's texts come through a client that decodes JSON answers and one that does not, odd tags included", async () => {
+    const tags = ['quo"te', "back\\slash", "tab\there", "caf%C3%A9"];
+    for (const automaticDeserialization of [true, false]) {
+      const prefix = randomPrefix("handler-texts");
+      const client = new Redis({ url: servers.redis.url, token: servers.redis.token, automaticDeserialization });
+      const handler = createCacheHandler({ redis: client, prefix });
+      await handler.set("page", Promise.resolve(entryOf(BINARY, { timestamp: nextNow(), tags })));
+      const hit = await handler.get("page", []);
+      expect(hit?.tags, String(automaticDeserialization)).toEqual(tags);
+      expect(await bytesOf(hit!)).toEqual(BINARY);
+      await handler.updateTags(["tab\there"], { expire: 31_536_000 });
+      expect(nextSees(await handler.get("page", []), nextNow())).toBe("serve-and-regenerate");
+      await handler.updateTags(['quo"te']);
+      expect(await handler.get("page", [])).toBeUndefined();
+    }
+  });
+
   it("Redis unreachable or slow: get answers a miss within readTimeout, set resolves, updateTags rejects; no unhandled rejection", async () => {
     const unhandled = watchUnhandledRejections();
     const quietError = console.error;
