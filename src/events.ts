@@ -8,7 +8,7 @@ export interface CachebackEvents {
   /** A fresh entry was served (`memory`: from this process's copy, with no Redis command). */
   hit: { key: string; age: number; memory?: true };
   /** A stale entry was served (or, past `fetchOnStaleThreshold`, refreshed synchronously). */
-  stale: { key: string; age: number; syncFetch: boolean; reason: StatusReason; tag?: string };
+  stale: { key: string; age: number; syncFetch: boolean; reason: StatusReason; tag?: string; memory?: true };
   /** No usable entry: fetched synchronously (`syncFetch`) or answered with `empty`. */
   miss: { key: string; syncFetch: boolean; reason: StatusReason; tag?: string };
   /** This instance won the refresh lock and handed the refresh to the queue, in a message of `batch` refreshes. */

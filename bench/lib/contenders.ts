@@ -59,7 +59,7 @@ export interface ContenderConfig {
    * `result.background`) so `settle()` can await it, as a serverless platform's `waitUntil` would.
    */
   collectBackground?: boolean;
-  /** next-cacheback only: count its events by type (`hit` from memory as `hit-memory`); see `Contender.tally`. */
+  /** next-cacheback only: count its events by type (`hit` and `stale` served from memory as `hit-memory`, `stale-memory`); see `Contender.tally`. */
   tally?: boolean;
   /** next-cacheback only: `batchWindow`, and the `memory` tier as an instance default. */
   cacheback?: { batchWindow?: number; memory?: { lifetime: number } };
@@ -143,7 +143,7 @@ function nextCacheback(config: ContenderConfig): Contender {
   const tally: Record<string, number> = {};
   if (config.tally) {
     cb.on("*", (e) => {
-      const type = e.type === "hit" && e.memory ? "hit-memory" : e.type;
+      const type = (e.type === "hit" || e.type === "stale") && e.memory ? `${e.type}-memory` : e.type;
       tally[type] = (tally[type] ?? 0) + 1;
     });
   }

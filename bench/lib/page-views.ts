@@ -45,7 +45,7 @@ export interface PageViewRun {
   sourceCalls: number;
   /** Reads that threw. */
   errors: number;
-  /** next-cacheback: its events by type (`hit-memory`: a hit served from this process's copy). */
+  /** next-cacheback: its events by type (`hit-memory`, `stale-memory`: served from this process's copy). */
   events?: Record<string, number>;
   /** How far behind schedule the last page view started, ms (the run kept its rate when small). */
   lateMs: number;

@@ -2,6 +2,7 @@ import { entryAgeSeconds, type StoredEntry } from "../entry.js";
 import type { FetchOptions } from "../options.js";
 import { decide, type ReadState } from "./decide.js";
 import { lookup, settle, type Lookup } from "./lookup.js";
+import type { Copy } from "./memory-tier.js";
 import { FAILED, type Read } from "./read-types.js";
 import { SETTLED, type RefreshRequest } from "./request.js";
 import type { CachebackResult } from "./results.js";
@@ -10,24 +11,32 @@ const STORE_ERROR: ReadState = Object.freeze({ state: "miss", reason: "store-err
 const UNREADABLE: ReadState = Object.freeze({ state: "miss", reason: "unreadable" });
 
 /**
- * The rest of a read: looks the entry up (unless `stored` is what the lean path read, or `FAILED`),
- * decides, and serves.
+ * The rest of a read: looks the entry up (unless `stored` is what the lean path read, a copy from this
+ * process's memory, or `FAILED`), decides, and serves.
  */
-export async function serve<T>(r: Read<T>, stored: StoredEntry | typeof FAILED | undefined, valueOnly: boolean): Promise<unknown> {
+export async function serve<T>(r: Read<T>, stored: StoredEntry | Copy | typeof FAILED | undefined, valueOnly: boolean): Promise<unknown> {
   const result = await decideAndServe(r, stored);
   return valueOnly ? result.value : result;
 }
 
-async function decideAndServe<T>(r: Read<T>, stored: StoredEntry | typeof FAILED | undefined): Promise<CachebackResult<T>> {
+function isCopy(stored: unknown): stored is Copy {
+  return typeof stored === "object" && stored !== null && "until" in stored && "entry" in stored;
+}
+
+async function decideAndServe<T>(r: Read<T>, stored: StoredEntry | Copy | typeof FAILED | undefined): Promise<CachebackResult<T>> {
   const { deps, keys, name, args, fn, options, opts, tags, serializer } = r;
   const { ctx } = deps;
+  const copy = isCopy(stored) ? stored : undefined;
   let found: Lookup | undefined;
   try {
-    if (stored === undefined) {
+    if (copy) {
+      // A copy in memory, of an entry Redis held stale (or that turned stale since): served stale.
+      found = { entry: copy.entry, unreadable: false, verdict: copy.stale?.tag ? { kind: "stale", tag: copy.stale.tag } : undefined };
+    } else if (stored === undefined) {
       if (tags.length > 0) await ctx.settings.onTaggedRead?.(tags);
       found = await lookup(ctx, r.plan);
     } else if (stored !== FAILED) {
-      found = await settle(ctx, r.plan, stored, undefined);
+      found = await settle(ctx, r.plan, stored as StoredEntry, undefined);
     }
   } catch (error) {
     ctx.report.error("read", keys.entry, error);
@@ -58,9 +67,14 @@ async function decideAndServe<T>(r: Read<T>, stored: StoredEntry | typeof FAILED
   const request: RefreshRequest = { keys, job: name, args, options: opts, tags, fn, readOptions: options as FetchOptions<unknown>, trace: ctx.tel?.carrier(r.span) };
   if (entry && decision.state === "stale") {
     const age = entryAgeSeconds(entry, now);
-    ctx.events.emit("stale", { key: keys.entry, age, syncFetch: false, reason, tag });
-    const background = deps.scheduler.request(request, "stale");
-    return { value: value as T, status: "stale", reason, tag, syncFetch: false, age, refreshScheduled: true, background };
+    if (r.memory && !copy) ctx.memory.remember(name, keys.entry, entry, tags, now, r.memory, { reason, tag });
+    ctx.events.emit("stale", copy ? { key: keys.entry, age, syncFetch: false, reason, tag, memory: true } : { key: keys.entry, age, syncFetch: false, reason, tag });
+    // A copy's refresh is asked for once: the copy's later reads know it is on its way.
+    const background = copy?.asked ? SETTLED : deps.scheduler.request(request, "stale");
+    if (copy) copy.asked = true;
+    const result: CachebackResult<T> = { value: value as T, status: "stale", reason, tag, syncFetch: false, age, refreshScheduled: true, background };
+    if (copy) result.fromMemory = true;
+    return result;
   }
 
   if (entry && decision.state === "too-stale") {

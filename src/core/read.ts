@@ -7,6 +7,7 @@ import type { LookupPlan } from "./lookup.js";
 import { planRead } from "./plan.js";
 import { requestMemoRead } from "./request-memo.js";
 import { SETTLED } from "./request.js";
+import type { Copy } from "./memory-tier.js";
 import type { serve as SlowPath } from "./read-slow.js";
 import { FAILED, type Read, type ReadDeps } from "./read-types.js";
 
@@ -19,11 +20,10 @@ const NO_OPTIONS: FetchOptions<unknown> = Object.freeze({});
 
 // Everything but a fresh hit (the decision, stale and miss handling) loads with the first read that needs it.
 let slow: Promise<typeof SlowPath> | undefined;
-function serve<T>(r: Read<T>, stored: StoredEntry | typeof FAILED | undefined, valueOnly: boolean): Promise<unknown> {
+function serve<T>(r: Read<T>, stored: StoredEntry | Copy | typeof FAILED | undefined, valueOnly: boolean): Promise<unknown> {
   slow ??= import("./read-slow.js").then((m) => m.serve);
   return slow.then((slowServe) => slowServe(r, stored, valueOnly));
 }
-
 
 /**
  * The read path. A fresh entry is returned after one store read; a stale one is returned at once and one
@@ -66,7 +66,9 @@ export function read<T>(
   }
   if (r.memory) {
     const copy = deps.ctx.memory.get(r.name, r.keys.entry, deps.ctx.now());
-    const hit = copy && freshHit(r, copy, true);
+    // A stale copy (or a fresh one past its entry's lifetime) is served stale, with its refresh asked for.
+    if (copy && (copy.stale || deps.ctx.now() >= copy.entry.freshUntil)) return serve(r, copy, valueOnly);
+    const hit = copy && freshHit(r, copy.entry, true);
     if (hit) {
       const value = valueOnly ? hit.value : hit;
       // Inside a 'use cache' scope the tags still reach the enclosing entry.
@@ -82,7 +84,10 @@ export function read<T>(
       ctx.report.error("read", r.keys.entry, error);
       resolve(serve(r, FAILED, valueOnly));
     });
-    requestMemoRead(ctx.store, r.keys.entry, ctx.settings.requestMemo).then(
+    const stored = r.memory
+      ? ctx.memory.coalesce(r.keys.entry, () => requestMemoRead(ctx.store, r.keys.entry, ctx.settings.requestMemo))
+      : requestMemoRead(ctx.store, r.keys.entry, ctx.settings.requestMemo);
+    stored.then(
       (stored) => {
         if (!deps.deadlines.done(watch)) return; // timed out: already served from the fetcher
         const hit = freshHit(r, stored);

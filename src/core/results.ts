@@ -26,7 +26,7 @@ export interface CachebackResult<T> {
   refreshScheduled: boolean;
   /** Settles when this read's background work (lock, publish, write-back) is done. Hand it to `waitUntil` if you like. */
   background: Promise<void>;
-  /** `true` when a copy in this process's memory served the read (the `memory` option): no Redis command. */
+  /** `true` when a copy in this process's memory served the read (the `memory` option): no Redis read. */
   fromMemory?: true;
 }
 

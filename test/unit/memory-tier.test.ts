@@ -85,15 +85,48 @@ describe("the memory tier", () => {
     expect(await a.cb.fetch(["item", 1], source, { memory })).toEqual({ id: 1, v: "new" });
   });
 
-  it("a copy never serves past its entry's freshness: a stale entry is read from Redis, which may hold a newer one", async () => {
+  it("a copy never looks fresher than Redis said: past its entry's lifetime it is served stale (and its refresh asked for) until the copy's own lifetime ends", async () => {
     const a = harness();
     const b = harness({ store: a.store, now: () => a.clock.now });
     const memory = { lifetime: 60 };
     await a.cb.set(["item", 1], { id: 1, v: "first" }, { lifetime: 5 });
     await a.cb.fetch(["item", 1], source, { memory });
-    a.advance(6); // the copy is young, its entry is not fresh any more
+    a.advance(6); // the copy is young; its entry is not fresh any more
     await b.cb.set(["item", 1], { id: 1, v: "refreshed elsewhere" }, { lifetime: 600 });
+    const reads = countReads(a.store);
+    expect(await a.cb.fetchWithStatus(["item", 1], source, { memory })).toMatchObject({ status: "stale", fromMemory: true, value: { v: "first" } });
+    await a.settle();
+    expect(reads()).toBe(1); // not the read: the refresh's check, which found the entry fresh in Redis
+    expect(a.queue.published).toHaveLength(0); // so nothing was queued
+    a.advance(60); // the copy's lifetime: another instance's write is seen
     expect(await a.cb.fetchWithStatus(["item", 1], source, { memory })).toMatchObject({ status: "hit", value: { v: "refreshed elsewhere" } });
+  });
+
+  it("a stale entry read from Redis is kept stale: later reads are served stale from memory, once refresh asked per window, none from Redis", async () => {
+    const h = harness();
+    const memory = { lifetime: 2 };
+    await h.cb.set(["item", 1], { id: 1, v: "old" }, { lifetime: 0 });
+    expect(await h.cb.fetchWithStatus(["item", 1], source, { memory })).toMatchObject({ status: "stale", reason: "lifetime" });
+    await h.settle();
+    const reads = countReads(h.store);
+    for (let i = 0; i < 20; i++) {
+      expect(await h.cb.fetchWithStatus(["item", 1], source, { memory })).toMatchObject({ status: "stale", fromMemory: true, value: { v: "old" } });
+    }
+    await h.settle();
+    expect(reads()).toBe(0); // this process asked for the refresh moments ago: no lock attempt, no check
+    expect(h.queue.published).toHaveLength(1);
+    // The refresh this process runs drops the copy: the next read sees the new entry.
+    await h.cb.runRefresh(h.queue.published[0]!.message, () => ({ id: 1, v: "new" }), undefined);
+    expect(await h.cb.fetchWithStatus(["item", 1], source, { memory })).toMatchObject({ status: "hit", value: { v: "new" } });
+  });
+
+  it("concurrent reads of an entry with no copy share one read of Redis", async () => {
+    const h = harness();
+    await h.cb.set(["item", 1], { id: 1 }, { lifetime: 60 });
+    const reads = countReads(h.store);
+    const results = await Promise.all(Array.from({ length: 50 }, () => h.cb.fetchWithStatus(["item", 1], source, { memory: { lifetime: 1 } })));
+    expect(results.every((r) => r.status === "hit")).toBe(true);
+    expect(reads()).toBe(1);
   });
 
   it("maxEntries bounds each job's copies (least recently used first); memory: false turns an instance default off", async () => {
