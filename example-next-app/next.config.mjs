@@ -8,6 +8,11 @@ const repositoryRoot = fileURLToPath(new URL("..", import.meta.url));
 const nextConfig = {
   turbopack: { root: repositoryRoot },
   outputFileTracingRoot: repositoryRoot,
+  // `'use cache'`, `cacheLife` and `cacheTag` need Cache Components. With it on, a page that reads at
+  // request time (`connection()`) must do so inside `<Suspense>` (here: each route's `loading.tsx`, or an
+  // explicit boundary), or `next build` fails.
+  cacheComponents: true,
+  partialPrefetching: true,
 };
 
 export default nextConfig;
