@@ -13,6 +13,9 @@ const nextConfig = {
   // explicit boundary), or `next build` fails.
   cacheComponents: true,
   partialPrefetching: true,
+  // `'use cache: remote'` stores its entries through next-cacheback's cache handler, in the same Upstash
+  // Redis as the data cache, sharing its tags. Next.js wants an absolute file path here, not a package name.
+  cacheHandlers: { remote: fileURLToPath(import.meta.resolve("next-cacheback/cache-handler")) },
 };
 
 export default nextConfig;

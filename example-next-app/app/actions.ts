@@ -1,8 +1,9 @@
 "use server";
 
 import { cacheback } from "next-cacheback";
-import { refresh } from "next/cache";
+import { refresh, revalidateTag, updateTag } from "next/cache";
 import { quote, QUOTES_TAG, quoteTag } from "@/lib/jobs";
+import { REPORT_TAG } from "@/lib/report";
 import { lifetimeSeconds } from "@/lib/settings";
 import { isSymbol, saveNote } from "@/lib/source";
 
@@ -46,3 +47,15 @@ export async function revalidateQuotes(): Promise<void> {
   refresh();
 }
 
+/**
+ * Stale-while-revalidate for the market report (`'use cache: remote'`, tag `report`): every instance keeps
+ * serving the current report, and one of them computes the next one in the background.
+ */
+export async function revalidateReport(): Promise<void> {
+  revalidateTag(REPORT_TAG, "max");
+}
+
+/** Expires the market report at once: this action's re-render computes a new one (read your own write). */
+export async function updateReport(): Promise<void> {
+  updateTag(REPORT_TAG);
+}

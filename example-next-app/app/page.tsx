@@ -69,6 +69,10 @@ export default async function HomePage() {
           <li>
             <Link href="/quotes/ACME/snapshot">A quote in a component under &apos;use cache&apos;</Link>, tagged by next-cacheback
           </li>
+          <li>
+            <Link href="/report">The market report</Link>, under &apos;use cache: remote&apos;: stored in Redis by next-cacheback&apos;s
+            cache handler, shared by every instance
+          </li>
         </ul>
       </section>
       <AutoRefresh active={headline.refreshScheduled || popular.refreshScheduled} renderedAt={renderedAt} />
