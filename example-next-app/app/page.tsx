@@ -59,8 +59,21 @@ export default async function HomePage() {
           ))}
         </ul>
         <p>
-          As JSON, through a route handler: <a href="/api/quotes/ACME">/api/quotes/ACME</a>
+          All of them on one page, with their shared tag: <Link href="/quotes">/quotes</Link>. As JSON, through a route
+          handler: <a href="/api/quotes/ACME">/api/quotes/ACME</a>
         </p>
+      </section>
+      <section className="panel">
+        <h2>Next.js&apos;s own cache</h2>
+        <ul>
+          <li>
+            <Link href="/quotes/ACME/snapshot">A quote in a component under &apos;use cache&apos;</Link>, tagged by next-cacheback
+          </li>
+          <li>
+            <Link href="/report">The market report</Link>, under &apos;use cache: remote&apos;: stored in Redis by next-cacheback&apos;s
+            cache handler, shared by every instance
+          </li>
+        </ul>
       </section>
       <AutoRefresh active={headline.refreshScheduled || popular.refreshScheduled} renderedAt={renderedAt} />
     </main>

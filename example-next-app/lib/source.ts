@@ -14,6 +14,8 @@ export interface Quote {
   version: number;
   /** When the source produced it (ISO 8601). */
   fetchedAt: string;
+  /** The note a person wrote about the symbol (empty when none), as the source had it at that moment. */
+  note: string;
 }
 
 /** The headline of the day. */
@@ -50,6 +52,30 @@ function slow(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, sourceDelayMs()));
 }
 
+// The notes people write about a symbol (the note form on its page). The source owns them, as a database
+// would, and `fetchQuote` returns them with the quote: an edit reaches the page only once the cached quote
+// is invalidated (the form's server action calls `cacheback.updateTag`). Kept in this server process.
+const NOTES = Symbol.for("next-cacheback-example.notes");
+function notes(): Map<string, string> {
+  const g = globalThis as unknown as Record<symbol, Map<string, string> | undefined>;
+  return (g[NOTES] ??= new Map<string, string>());
+}
+
+/** The longest note the source keeps, in characters. */
+export const NOTE_MAX_LENGTH = 200;
+
+/** The note about `symbol`, or `""`. */
+export function noteFor(symbol: string): string {
+  return notes().get(symbol) ?? "";
+}
+
+/** Saves the note about `symbol` (trimmed, at most {@link NOTE_MAX_LENGTH} characters; empty removes it). */
+export function saveNote(symbol: string, note: string): void {
+  const text = note.trim().slice(0, NOTE_MAX_LENGTH);
+  if (text === "") notes().delete(symbol);
+  else notes().set(symbol, text);
+}
+
 /** The symbols the example knows about. */
 export const SYMBOLS = ["ACME", "GLOBEX", "INITECH", "UMBRELLA"] as const;
 
@@ -68,7 +94,7 @@ export async function fetchQuote(symbol: string): Promise<Quote> {
   let seed = 0;
   for (const char of symbol) seed = (seed * 31 + char.charCodeAt(0)) % 1000;
   const price = Math.round((50 + seed / 10 + version * 1.25 + Math.random()) * 100) / 100;
-  return { symbol, price, version, fetchedAt: new Date().toISOString() };
+  return { symbol, price, version, fetchedAt: new Date().toISOString(), note: noteFor(symbol) };
 }
 
 const HEADLINES = [

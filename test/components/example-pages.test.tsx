@@ -1,13 +1,17 @@
 import { cleanup, render, screen, within } from "@testing-library/react";
 import { Cacheback, MemoryStore, setDefaultCacheback } from "next-cacheback";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { revalidateQuotes, saveQuoteNote } from "@/app/actions";
 import HomePage from "@/app/page";
+import QuotesPage from "@/app/quotes/page";
 import QuotePage from "@/app/quotes/[symbol]/page";
 import { RecordingQueue } from "../helpers/harness.js";
 
 // The pages are async server components. Outside a Next.js request `connection()` throws and the router
 // hooks have no router: those two are stubbed; everything else (jobs, the cache, the components) is real.
 vi.mock("next/server", async (importOriginal) => ({ ...(await importOriginal<object>()), connection: async () => undefined }));
+// `refresh()` (a server action's re-render) needs a Next.js request: the actions' calls are recorded instead.
+vi.mock("next/cache", async (importOriginal) => ({ ...(await importOriginal<object>()), refresh: vi.fn() }));
 const routerRefresh = vi.fn();
 vi.mock("next/navigation", async (importOriginal) => ({
   ...(await importOriginal<object>()),
@@ -69,6 +73,7 @@ async function showQuote(symbol: string) {
     version: panel.getByTestId("version").textContent,
     fetchedAt: panel.getByTestId("fetched-at").textContent,
     age: panel.getByTestId("age").textContent,
+    note: panel.getByTestId("note").textContent,
     autoRefresh: screen.queryByTestId("auto-refresh")?.textContent ?? null,
   };
 }
@@ -114,5 +119,53 @@ describe("the example's home page on the in-memory store and a controlled clock"
     expect(screen.getByTestId("auto-refresh")).toBeTruthy();
     expect(queue.published.map((p) => p.message.job)).toEqual(["trending"]);
     expect(screen.getAllByRole("link").map((a) => a.getAttribute("href"))).toContain("/quotes/ACME");
+  });
+});
+
+describe("the example's tags on the in-memory store and a controlled clock", () => {
+  it("the quote page shows the note; saving it (the server action) expires the quote, so the next render fetches it with the note", async () => {
+    const before = await showQuote("INITECH");
+    expect(before).toMatchObject({ status: "miss", note: "No note yet." });
+    clock.now += 1_000;
+    expect(await showQuote("INITECH")).toMatchObject({ status: "fresh", version: before.version });
+
+    const form = new FormData();
+    form.set("symbol", "initech");
+    form.set("note", "  Quarterly results on Monday  ");
+    await saveQuoteNote(form);
+    const after = await showQuote("INITECH");
+    expect(after).toMatchObject({ status: "miss", note: "Quarterly results on Monday", autoRefresh: null });
+    expect(after.version).not.toBe(before.version);
+    expect(screen.getByRole("textbox", { name: "Note" }).getAttribute("value")).toBe("Quarterly results on Monday");
+    // Expired, not stale: the read fetched it, and nothing went through the queue.
+    expect(queue.published).toHaveLength(0);
+  });
+
+  it("the list page (/quotes): revalidating the tag `quotes` serves every quote stale, with one refresh queued per entry", async () => {
+    const panels = () =>
+      ["ACME", "GLOBEX", "INITECH", "UMBRELLA"].map((symbol) => {
+        const panel = within(screen.getByTestId(`quote-${symbol}`));
+        return { symbol, status: panel.getByTestId("cache-status").textContent, version: panel.getByTestId("version").textContent };
+      });
+    const show = async () => {
+      cleanup();
+      render(await QuotesPage());
+      await settle();
+      return panels();
+    };
+
+    const cold = await show();
+    expect(cold.map((p) => p.status)).toEqual(["miss", "miss", "miss", "miss"]);
+    clock.now += 1_000;
+    expect((await show()).map((p) => p.status)).toEqual(["fresh", "fresh", "fresh", "fresh"]);
+
+    await revalidateQuotes();
+    const stale = await show();
+    expect(stale).toEqual(cold.map((p) => ({ ...p, status: "stale, refresh queued" })));
+    expect(screen.getByTestId("auto-refresh")).toBeTruthy();
+    expect(queue.published.map((p) => p.message.args[0]).sort()).toEqual(["ACME", "GLOBEX", "INITECH", "UMBRELLA"]);
+    for (const { message } of queue.published) {
+      expect(message).toMatchObject({ job: "quote", tags: ["quotes", `quote:${message.args[0] as string}`] });
+    }
   });
 });

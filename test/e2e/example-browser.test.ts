@@ -61,6 +61,19 @@ afterAll(async () => {
 
 const badge = (page: Page, status: string) => page.locator(`[data-testid="quote"] [data-testid="cache-status"][data-status="${status}"]`);
 const text = (page: Page, id: string) => page.locator(`[data-testid="quote"] [data-testid="${id}"]`).innerText();
+/**
+ * Waits until React has hydrated the element `data-testid="<id>"` (it then carries React's props), so a click
+ * on it runs the server action through the router instead of the browser's plain form post.
+ */
+const hydrated = (page: Page, id: string) =>
+  page.waitForFunction(
+    (testId) => {
+      const element = document.querySelector(`[data-testid="${testId}"]`);
+      return element !== null && Object.keys(element).some((key) => key.startsWith("__reactProps$"));
+    },
+    id,
+    { timeout: 10_000 },
+  );
 
 describe("example-next-app in headless Chromium", () => {
   it("shows the value and its status; invalidate turns it stale, then the refreshed value appears by itself", async () => {
@@ -106,6 +119,73 @@ describe("example-next-app in headless Chromium", () => {
     });
     expect(deliveries).toHaveLength(1);
     expect(deliveries[0]!.attempts.map((a) => a.status)).toEqual([200]);
+    await page.close();
+  });
+
+  it("saves a note with the form: the server action's own response carries the page with the new note", async () => {
+    const page = await context.newPage();
+    await page.goto(`${app.origin}/quotes/GLOBEX`);
+    await badge(page, "miss").waitFor({ timeout: 10_000 });
+    expect(await text(page, "note")).toBe("No note yet.");
+    expect(await text(page, "version")).toBe("version 1");
+    await eventually("the write-back of GLOBEX", async () => (await observer.peek(["quote", "GLOBEX"])).status === "hit");
+
+    // The server action's request is a POST to the page itself: its answer is kept as it goes by.
+    const actions: { note: string | undefined; body: string }[] = [];
+    await page.route(
+      (url) => url.pathname === "/quotes/GLOBEX",
+      async (route) => {
+        const request = route.request();
+        if (request.method() !== "POST") return route.fallback();
+        const response = await route.fetch();
+        const body = await response.text();
+        actions.push({ note: /name="[^"]*note"\r\n\r\n([^\r]*)/.exec(request.postData() ?? "")?.[1], body });
+        await route.fulfill({ response, body });
+      },
+    );
+    await hydrated(page, "save-note");
+    await page.getByTestId("note-input").fill("Merger talks");
+    await page.getByTestId("save-note").click();
+    await page.locator('[data-testid="quote"] [data-testid="note"]', { hasText: "Merger talks" }).waitFor({ timeout: DELAY_MS + 10_000 });
+    // One request: the action (updateTag, then the re-render that fetched the quote) answered with the page
+    // showing the new note.
+    expect(actions).toHaveLength(1);
+    expect(actions[0]!.note).toBe("Merger talks");
+    expect(actions[0]!.body).toContain("Merger talks");
+    expect(await text(page, "version")).toBe("version 2");
+    expect(await text(page, "cache-status")).toBe("miss");
+    expect(await page.getByTestId("note-input").inputValue()).toBe("Merger talks");
+    await page.screenshot({ path: join(ARTIFACTS, "example-quote-note.png"), fullPage: true });
+    await page.close();
+  });
+
+  it("the list page: revalidating the tag turns every quote stale, then the refreshed values appear by themselves", async () => {
+    // Every quote cached first: this load fetches the cold ones; their write-backs land just after it.
+    expect((await fetch(`${app.origin}/quotes`)).status).toBe(200);
+    await eventually("every quote to be cached", async () => {
+      const reads = await Promise.all(["ACME", "GLOBEX", "INITECH", "UMBRELLA"].map((s) => observer.peek(["quote", s])));
+      return reads.every((r) => r.status === "hit");
+    });
+    const page = await context.newPage();
+    await page.goto(`${app.origin}/quotes`);
+    const panels = page.locator('section[data-testid^="quote-"]');
+    expect(await panels.count()).toBe(4);
+    expect(await page.locator('section[data-testid^="quote-"] [data-status="hit"]').count()).toBe(4);
+    const versions = await page.locator('section[data-testid^="quote-"] [data-testid="version"]').allInnerTexts();
+
+    await hydrated(page, "revalidate-quotes");
+    await page.getByTestId("revalidate-quotes").click();
+    await page.locator('[data-testid="auto-refresh"]').waitFor({ timeout: 10_000 });
+    expect(await page.locator('section[data-testid^="quote-"] [data-status="stale"]').count()).toBe(4);
+    expect(await page.locator('section[data-testid^="quote-"] [data-testid="version"]').allInnerTexts()).toEqual(versions);
+    await page.screenshot({ path: join(ARTIFACTS, "example-list-stale.png"), fullPage: true });
+
+    // No reload by the test: the page reloads itself until every refresh has landed.
+    await page.locator('[data-testid="auto-refresh"]').waitFor({ state: "detached", timeout: DELAY_MS + 20_000 });
+    expect(await page.locator('section[data-testid^="quote-"] [data-status="hit"]').count()).toBe(4);
+    const bumped = versions.map((v) => `version ${Number(v.replace("version ", "")) + 1}`);
+    expect(await page.locator('section[data-testid^="quote-"] [data-testid="version"]').allInnerTexts()).toEqual(bumped);
+    await page.screenshot({ path: join(ARTIFACTS, "example-list-refreshed.png"), fullPage: true });
     await page.close();
   });
 });

@@ -48,3 +48,72 @@ export async function loadQuotePage(origin: string, symbol: string): Promise<Quo
     html,
   };
 }
+
+/** The HTML of the `<section>` carrying `data-testid="<id>"` (a `CachedPanel`, a snapshot, a report), or `undefined`. */
+export function sectionOf(html: string, id: string): string | undefined {
+  return new RegExp(`<section[^>]*data-testid="${id}"[^>]*>[\\s\\S]*?</section>`).exec(html)?.[0];
+}
+
+/** The number in a `version <n>` text, or `undefined`. */
+export function versionIn(text: string | undefined): number | undefined {
+  const version = text?.match(/version (\d+)/)?.[1];
+  return version === undefined ? undefined : Number(version);
+}
+
+/** What one `CachedPanel` shows: its badge, price, version and note. */
+export interface PanelView {
+  status: string | undefined;
+  label: string | undefined;
+  price: string | undefined;
+  version: number | undefined;
+  note: string | undefined;
+}
+
+/** Reads the `CachedPanel` carrying `data-testid="<id>"`; `undefined` when the page has none. */
+export function panelOf(html: string, id: string): PanelView | undefined {
+  const section = sectionOf(html, id);
+  if (section === undefined) return undefined;
+  return {
+    ...statusOf(section),
+    price: textOf(section, "price"),
+    version: versionIn(textOf(section, "version")),
+    note: textOf(section, "note"),
+  };
+}
+
+function decodeEntities(text: string): string {
+  return text
+    .replace(/&quot;/g, '"')
+    .replace(/&#x27;|&#39;/g, "'")
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&amp;/g, "&");
+}
+
+/**
+ * Submits the form that holds the button `data-testid="<buttonId>"` the way a browser without JavaScript
+ * does: a multipart POST to the page with the form's inputs (a server action's form carries its action id as
+ * a hidden input), `fields` on top, and the page's own `Origin`. Next.js runs the action, then answers with
+ * the page it re-renders: what the action's own request shows.
+ */
+export async function submitForm(
+  origin: string,
+  path: string,
+  html: string,
+  buttonId: string,
+  fields: Record<string, string> = {},
+): Promise<{ httpStatus: number; html: string }> {
+  const button = html.indexOf(`data-testid="${buttonId}"`);
+  if (button < 0) throw new Error(`no button data-testid="${buttonId}" on ${path}`);
+  const start = html.lastIndexOf("<form", button);
+  if (start < 0) throw new Error(`the button data-testid="${buttonId}" on ${path} is not in a form`);
+  const form = new FormData();
+  for (const [input] of html.slice(start, button).matchAll(/<input\b[^>]*>/g)) {
+    const name = /\bname="([^"]*)"/.exec(input)?.[1];
+    if (name === undefined) continue;
+    form.append(decodeEntities(name), decodeEntities(/\bvalue="([^"]*)"/.exec(input)?.[1] ?? ""));
+  }
+  for (const [name, value] of Object.entries(fields)) form.set(name, value);
+  const response = await fetch(`${origin}${path}`, { method: "POST", body: form, headers: { origin } });
+  return { httpStatus: response.status, html: await response.text() };
+}

@@ -1,11 +1,11 @@
 import { notFound } from "next/navigation";
 import { connection } from "next/server";
 import Link from "next/link";
-import { invalidateQuote } from "@/app/actions";
+import { invalidateQuote, saveQuoteNote } from "@/app/actions";
 import { AutoRefresh } from "@/components/auto-refresh";
 import { CachedPanel } from "@/components/cached-panel";
 import { quote } from "@/lib/jobs";
-import { isSymbol } from "@/lib/source";
+import { isSymbol, NOTE_MAX_LENGTH } from "@/lib/source";
 
 /** One page per symbol: the `quote` job called with the symbol from the URL. */
 export default async function QuotePage({ params }: { params: Promise<{ symbol: string }> }) {
@@ -46,7 +46,33 @@ export default async function QuotePage({ params }: { params: Promise<{ symbol: 
         <span className="version" data-testid="version">
           version {read.value.version}
         </span>
+        <p className="note" data-testid="note">
+          {read.value.note ? read.value.note : <em>No note yet.</em>}
+        </p>
       </CachedPanel>
+      <section className="panel">
+        <h2>Note</h2>
+        {/* The note lives in the source; saving it expires this quote's tag, so the re-render shows it at once. */}
+        <form action={saveQuoteNote} className="note-form">
+          <input type="hidden" name="symbol" value={symbol} />
+          <input
+            type="text"
+            name="note"
+            aria-label="Note"
+            data-testid="note-input"
+            maxLength={NOTE_MAX_LENGTH}
+            defaultValue={read.value.note ?? ""}
+            placeholder="What about this quote?"
+          />{" "}
+          <button type="submit" data-testid="save-note">
+            Save the note
+          </button>
+        </form>
+      </section>
+      <p>
+        <Link href={`/quotes/${symbol}/snapshot`}>The same quote in a component under &apos;use cache&apos;</Link> ·{" "}
+        <Link href="/quotes">Every quote</Link>
+      </p>
       <AutoRefresh active={read.refreshScheduled} renderedAt={renderedAt} />
       <p className="rendered" data-testid="rendered-at">
         Rendered at {renderedAt}
