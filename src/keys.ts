@@ -98,22 +98,31 @@ function primitiveArgsJson(args: readonly unknown[]): string | undefined {
 
 /** Splits a key into its job name and arguments, checking both. */
 export function splitKey(key: CacheKey): { name: string; args: unknown[] } {
-  if (typeof key === "string") return { name: checkJobName(key), args: [] };
+  if (typeof key === "string") return { name: checkJobName(key), args: NO_ARGS as unknown[] };
   if (!Array.isArray(key) || key.length === 0) {
     throw new CachebackKeyError("A cache key is a string or a non-empty array [jobName, ...args]");
   }
-  const [name, ...args] = key as readonly unknown[];
+  const name = key[0] as unknown;
   checkJobName(name);
-  if (primitivesOnly(args)) return { name: name as string, args }; // the common case: nothing nested to check
+  return { name: name as string, args: checkArgs(name as string, key.slice(1)) };
+}
+
+/** The arguments of a key without any: shared, never written to. */
+const NO_ARGS: readonly unknown[] = Object.freeze([]);
+
+/**
+ * `args`, when they can be a key's arguments (plain JSON, not nested past the limit, no prototype keys);
+ * otherwise a {@link CachebackKeyError} saying what is wrong.
+ */
+export function checkArgs(name: string, args: unknown[]): unknown[] {
+  if (primitivesOnly(args)) return args; // the common case: nothing nested to check
   const shape = argsShapeProblem(args);
-  if (shape) throw new CachebackKeyError(`The arguments of job "${String(name)}" cannot be used in a cache key: ${shape}`);
+  if (shape) throw new CachebackKeyError(`The arguments of job "${name}" cannot be used in a cache key: ${shape}`);
   const bad = findNonJson(args);
   if (bad) {
-    throw new CachebackKeyError(
-      `The arguments of job "${String(name)}" must be plain JSON (they travel in the refresh message): args${bad.path.slice(1)} is not`,
-    );
+    throw new CachebackKeyError(`The arguments of job "${name}" must be plain JSON (they travel in the refresh message): args${bad.path.slice(1)} is not`);
   }
-  return { name: name as string, args };
+  return args;
 }
 
 /**

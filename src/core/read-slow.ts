@@ -1,7 +1,7 @@
 import { entryAgeSeconds, type StoredEntry } from "../entry.js";
 import type { FetchOptions } from "../options.js";
 import { decide, type ReadState } from "./decide.js";
-import { lookup, settle, type Lookup } from "./lookup.js";
+import { lookup, settle, type Lookup, type LookupPlan } from "./lookup.js";
 import type { Copy } from "./memory-tier.js";
 import { FAILED, type Read } from "./read-types.js";
 import { SETTLED, type RefreshRequest } from "./request.js";
@@ -19,6 +19,10 @@ export async function serve<T>(r: Read<T>, stored: StoredEntry | Copy | typeof F
   return valueOnly ? result.value : result;
 }
 
+function lookupPlan<T>(r: Read<T>): LookupPlan {
+  return { keys: r.keys, tags: r.tags, timeoutMs: r.deps.ctx.settings.readTimeoutMs, memo: true };
+}
+
 function isCopy(stored: unknown): stored is Copy {
   return typeof stored === "object" && stored !== null && "until" in stored && "entry" in stored;
 }
@@ -34,9 +38,9 @@ async function decideAndServe<T>(r: Read<T>, stored: StoredEntry | Copy | typeof
       found = { entry: copy.entry, unreadable: false, verdict: copy.stale?.tag ? { kind: "stale", tag: copy.stale.tag } : undefined };
     } else if (stored === undefined) {
       if (tags.length > 0) await ctx.settings.onTaggedRead?.(tags);
-      found = await lookup(ctx, r.plan);
+      found = await lookup(ctx, lookupPlan(r));
     } else if (stored !== FAILED) {
-      found = await settle(ctx, r.plan, stored as StoredEntry, undefined);
+      found = await settle(ctx, lookupPlan(r), stored as StoredEntry, undefined);
     }
   } catch (error) {
     ctx.report.error("read", keys.entry, error);

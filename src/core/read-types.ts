@@ -4,7 +4,6 @@ import type { FetchOptions, ResolvedRefreshOptions } from "../options.js";
 import type { Serializer } from "../serializer.js";
 import type { SpanRef } from "../telemetry/types.js";
 import type { CoreContext } from "./context.js";
-import type { LookupPlan } from "./lookup.js";
 import type { MemorySettings } from "./memory-tier.js";
 import type { Plan } from "./plan.js";
 import type { RefreshScheduler } from "./scheduler.js";
@@ -36,7 +35,6 @@ export interface Read<T> {
   tags: readonly string[];
   memory: MemorySettings | undefined;
   serializer: Serializer<T>;
-  plan: LookupPlan;
   /** The read's span, when tracing is on (the refresh it queues carries its trace context). */
   span: SpanRef | undefined;
 }

@@ -1,9 +1,8 @@
 import { HashNotReadyError, hashReady } from "../hash.js";
-import { entryAgeSeconds, type StoredEntry } from "../entry.js";
+import { entryAgeSeconds, type Envelope, type StoredEntry } from "../entry.js";
 import { entryKeys, splitKey, type CacheKey } from "../keys.js";
 import type { FetchOptions } from "../options.js";
 import { jsonSerializer, type Serializer } from "../serializer.js";
-import type { LookupPlan } from "./lookup.js";
 import { planRead } from "./plan.js";
 import { requestMemoRead } from "./request-memo.js";
 import { SETTLED } from "./request.js";
@@ -50,35 +49,55 @@ export function read<T>(
     if (tel) return tel.read(key, valueOnly, (s) => read(deps, key, fn, options, false, s));
     if (telReady) return telReady.then(() => read(deps, key, fn, options, valueOnly as true));
   }
+  let name: string;
+  let args: unknown[];
+  try {
+    ({ name, args } = splitKey(key));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return readParts(deps, name, args, fn, options, valueOnly, span);
+}
+
+/**
+ * {@link read} of a key already split into a job name and checked arguments (a job's call: no key array
+ * to build and take apart again).
+ */
+export function readParts<T>(
+  deps: ReadDeps,
+  name: string,
+  args: unknown[],
+  fn: Fetcher,
+  options: FetchOptions<T> = NO_OPTIONS as FetchOptions<T>,
+  valueOnly = false,
+  span?: SpanRef,
+): Promise<unknown> {
+  const { ctx } = deps;
   let r: Read<T>;
   try {
-    const { ctx } = deps;
-    const { name, args } = splitKey(key);
     const keys = entryKeys(ctx.settings.prefix, name, args);
     const { opts, tags, memory } = planRead(deps.plans, ctx.settings, options as FetchOptions<unknown>, args, keys.entry);
     const serializer = (options.serializer ?? jsonSerializer) as Serializer<T>;
-    const plan: LookupPlan = { keys, tags, timeoutMs: ctx.settings.readTimeoutMs, memo: true };
-    r = { deps, keys, name, args, fn, options, opts, tags, memory, serializer, plan, span };
+    r = { deps, keys, name, args, fn, options, opts, tags, memory, serializer, span };
   } catch (error) {
     // Long arguments are hashed; outside Node.js the hash loads at start-up: a read that came first waits for it.
-    if (error instanceof HashNotReadyError) return hashReady().then(() => read(deps, key, fn, options, valueOnly as true, span));
+    if (error instanceof HashNotReadyError) return hashReady().then(() => readParts(deps, name, args, fn, options, valueOnly, span));
     return Promise.reject(error);
   }
   if (r.memory) {
-    const copy = deps.ctx.memory.get(r.name, r.keys.entry, deps.ctx.now());
+    const copy = ctx.memory.get(name, r.keys.entry, ctx.now());
     // A stale copy (or a fresh one past its entry's lifetime) is served stale, with its refresh asked for.
-    if (copy && (copy.stale || deps.ctx.now() >= copy.entry.freshUntil)) return serve(r, copy, valueOnly);
-    const hit = copy && freshHit(r, copy.entry, true);
-    if (hit) {
-      const value = valueOnly ? hit.value : hit;
+    if (copy && (copy.stale || ctx.now() >= copy.entry.freshUntil)) return serve(r, copy, valueOnly);
+    const value = copy ? freshValue(r, copy.entry, true) : NOT_FRESH;
+    if (value !== NOT_FRESH) {
+      const served = valueOnly ? value : hitResult(r, copy!.entry, value as T, true);
       // Inside a 'use cache' scope the tags still reach the enclosing entry.
-      const attach = r.tags.length > 0 ? deps.ctx.settings.onTaggedRead?.(r.tags) : undefined;
-      return attach ? Promise.resolve(attach).then(() => value) : Promise.resolve(value);
+      const attach = r.tags.length > 0 ? ctx.settings.onTaggedRead?.(r.tags) : undefined;
+      return attach ? Promise.resolve(attach).then(() => served) : Promise.resolve(served);
     }
   }
   if (r.tags.length > 0 || !deps.deadlines.limited) return serve(r, undefined, valueOnly);
 
-  const { ctx } = deps;
   return new Promise((resolve) => {
     const watch = deps.deadlines.watch(r.keys.entry, (error) => {
       ctx.report.error("read", r.keys.entry, error);
@@ -90,9 +109,9 @@ export function read<T>(
     stored.then(
       (stored) => {
         if (!deps.deadlines.done(watch)) return; // timed out: already served from the fetcher
-        const hit = freshHit(r, stored);
-        if (hit) resolve(valueOnly ? hit.value : hit);
-        else resolve(serve(r, stored, valueOnly));
+        const value = freshValue(r, stored, false);
+        if (value === NOT_FRESH) resolve(serve(r, stored, valueOnly));
+        else resolve(valueOnly ? value : hitResult(r, stored as Envelope, value as T, false));
       },
       (error: unknown) => {
         if (!deps.deadlines.done(watch)) return;
@@ -103,28 +122,38 @@ export function read<T>(
   });
 }
 
+/** What {@link freshValue} says when the entry needs the full decision. */
+const NOT_FRESH: unique symbol = Symbol("not fresh");
+
 /**
- * The result of a fresh entry read from Redis without tags (or, `fromMemory`, a copy in this process's
- * memory, whose tags were checked when it was taken), or `undefined` when the entry needs the full decision.
+ * The value of a fresh entry read from Redis without tags (or, `fromMemory`, a copy in this process's
+ * memory, whose tags were checked when it was taken), kept in memory and reported as a hit; or
+ * {@link NOT_FRESH} when the entry needs the full decision.
  */
-function freshHit<T>(r: Read<T>, stored: StoredEntry, fromMemory = false): CachebackResult<T> | undefined {
-  if (typeof stored !== "object" || stored === null || (stored.tags !== undefined && !fromMemory)) return undefined;
+function freshValue<T>(r: Read<T>, stored: StoredEntry, fromMemory: boolean): T | typeof NOT_FRESH {
+  if (typeof stored !== "object" || stored === null || (stored.tags !== undefined && !fromMemory)) return NOT_FRESH;
   const { ctx } = r.deps;
   const now = ctx.now();
-  if (now >= stored.freshUntil) return undefined;
+  if (now >= stored.freshUntil) return NOT_FRESH;
   let value: T;
   try {
     value = r.serializer.deserialize(stored.value);
   } catch {
-    return undefined; // the full path reports it and treats it as unreadable
+    return NOT_FRESH; // the full path reports it and treats it as unreadable
   }
-  const age = entryAgeSeconds(stored, now);
-  if (fromMemory) {
-    if (ctx.events.wants("hit")) ctx.events.emit("hit", { key: r.keys.entry, age, memory: true });
-    return { value, status: "hit", reason: "fresh", syncFetch: false, age, refreshScheduled: false, background: SETTLED, fromMemory: true };
+  if (!fromMemory && r.memory) ctx.memory.remember(r.name, r.keys.entry, stored, r.tags, now, r.memory);
+  if (ctx.events.wants("hit")) {
+    const age = entryAgeSeconds(stored, now);
+    ctx.events.emit("hit", fromMemory ? { key: r.keys.entry, age, memory: true } : { key: r.keys.entry, age });
   }
-  if (r.memory) ctx.memory.remember(r.name, r.keys.entry, stored, r.tags, now, r.memory);
-  if (ctx.events.wants("hit")) ctx.events.emit("hit", { key: r.keys.entry, age });
-  return { value, status: "hit", reason: "fresh", syncFetch: false, age, refreshScheduled: false, background: SETTLED };
+  return value;
+}
+
+/** The full result of a fresh hit (what `fetchWithStatus` returns). */
+function hitResult<T>(r: Read<T>, entry: Envelope, value: T, fromMemory: boolean): CachebackResult<T> {
+  const age = entryAgeSeconds(entry, r.deps.ctx.now());
+  const result: CachebackResult<T> = { value, status: "hit", reason: "fresh", syncFetch: false, age, refreshScheduled: false, background: SETTLED };
+  if (fromMemory) result.fromMemory = true;
+  return result;
 }
 
