@@ -7,7 +7,7 @@
  *   BENCH_QUICK=1 npx tsx bench/run.ts  everything at small sizes (writes to bench/.tmp/)
  *   npx tsx bench/run.ts --render FILE  RESULTS.md and the chart again from a results.json (to bench/.tmp/)
  *
- * Comparisons: bytes, hit, stale, miss, stampede, freeze, e2e, tags, handler, regenerate, batch, memory, bill.
+ * Comparisons: bytes, hit, stale, miss, stampede, freeze, e2e, tags, handler, regenerate, batch, memory, bill, telemetry.
  */
 import "./lib/ensure-dist.js";
 import { readFileSync } from "node:fs";
@@ -24,12 +24,13 @@ import { runMemoryTier } from "./comparisons/memory.js";
 import { runMissStampede } from "./comparisons/miss.js";
 import { runStaleReads } from "./comparisons/stale.js";
 import { runTags } from "./comparisons/tags.js";
+import { runTelemetry } from "./comparisons/telemetry.js";
 import { startBenchContext } from "./lib/context.js";
 import { describeMachine } from "./lib/machine.js";
 import { writeOutputs } from "./lib/output.js";
 import type { Results } from "./lib/render.js";
 
-const ALL = ["bytes", "hit", "stale", "miss", "stampede", "freeze", "e2e", "tags", "handler", "regenerate", "batch", "memory", "bill"] as const;
+const ALL = ["bytes", "hit", "stale", "miss", "stampede", "freeze", "e2e", "tags", "handler", "regenerate", "batch", "memory", "bill", "telemetry"] as const;
 type Comparison = (typeof ALL)[number];
 
 if (process.argv[2] === "--render") {
@@ -64,19 +65,21 @@ const SIZES = quick
       regenerate: { processes: 4, readers: 10, windows: 1 },
       batch: { entries: 50 },
       pageViews: { entries: 10, rate: 100, durationS: 10, lifetimeS: 10, sourceDelayMs: 200 },
+      telemetry: { n: 20_000, rounds: 2, inFlight: [1, 64] },
     }
   : {
-      hit: { sequential: 300, concurrent: 2000, inFlight: 64, rounds: 30 },
+      hit: { sequential: 300, concurrent: 10_000, inFlight: 64, rounds: 20 },
       stale: { concurrency: [1, 8], windowMs: 1500 },
       miss: 500,
       stampede: { ks: [1, 2, 4, 8], readers: 250 },
       freeze: { k: 8, readers: 250 },
       e2e: { connections: 32, duration: 10, sourceDelayMs: SOURCE_DELAY_MS },
-      tags: { hit: { sequential: 300, concurrent: 2000, inFlight: 64, rounds: 15 }, populations: [100, 10_000], tagCounts: [1, 10, 100], repeats: 30 },
-      handler: { sequential: 300, concurrent: 2000, inFlight: 64, rounds: 15 },
+      tags: { hit: { sequential: 300, concurrent: 10_000, inFlight: 64, rounds: 10 }, populations: [100, 10_000], tagCounts: [1, 10, 100], repeats: 30 },
+      handler: { sequential: 300, concurrent: 10_000, inFlight: 64, rounds: 10 },
       regenerate: { processes: 4, readers: 20, windows: 3 },
       batch: { entries: 50 },
       pageViews: { entries: 10, rate: 100, durationS: 60, lifetimeS: 60, sourceDelayMs: 200 },
+      telemetry: { n: 300_000, rounds: 7, inFlight: [1, 64] },
     };
 /** The traffic the bill's monthly figures are for, page views per second. */
 const BILL_TRAFFIC = 100;
@@ -139,6 +142,10 @@ try {
   if (selected.has("bill")) {
     log("13. the bill");
     results.bill = await runBill(ctx, SIZES.pageViews, BILL_TRAFFIC, results.memory?.runs ?? [], log);
+  }
+  if (selected.has("telemetry")) {
+    log("14. what OpenTelemetry costs a hit");
+    results.telemetry = await runTelemetry(SIZES.telemetry, log);
   }
 } finally {
   await ctx.close();

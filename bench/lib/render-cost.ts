@@ -8,6 +8,7 @@ import { handlerSection, type HandlerResult } from "../comparisons/handler.js";
 import { memorySection, perEntrySecond, type MemoryResult } from "../comparisons/memory.js";
 import { regenerateSection, type RegenerateResult } from "../comparisons/regenerate.js";
 import { tagsSection, type TagsResult } from "../comparisons/tags.js";
+import { telemetrySection, tracedExtraNs, type TelemetryResult } from "../comparisons/telemetry.js";
 import { ms, ratio, type Section } from "./report.js";
 
 /** The figures of comparisons 8 onwards (part of results.json). */
@@ -18,6 +19,7 @@ export interface CostResults {
   batch?: BatchResult;
   memory?: MemoryResult;
   bill?: BillResult;
+  telemetry?: TelemetryResult;
 }
 
 /** Sections of comparisons 8 onwards, in order. */
@@ -29,6 +31,7 @@ export function costSections(r: CostResults): Section[] {
   if (r.batch) sections.push(batchSection(r.batch));
   if (r.memory) sections.push(memorySection(r.memory));
   if (r.bill) sections.push(billSection(r.bill));
+  if (r.telemetry) sections.push(telemetrySection(r.telemetry));
   return sections;
 }
 
@@ -103,6 +106,18 @@ export function costHeadline(r: CostResults): string[] {
       text("unkey", "unkey"),
     ].filter(Boolean);
     lines.push(`- **The bill** per 1,000 page views of a ${r.bill.workload.entries}-entry page (lifetime ${r.bill.workload.lifetimeS} s; monthly at ${t} page views/s): ${parts.join("; ")}.`);
+  }
+  if (r.telemetry) {
+    const k = Math.max(...r.telemetry.sizes.inFlight);
+    const over = (setting: string) => r.telemetry!.rows.find((x) => x.setting === setting && x.subject === "traced" && x.inFlight === k)?.overBareNs.median;
+    const absent = over("api absent");
+    const installed = over("api installed, no provider");
+    const extra = tracedExtraNs(r.telemetry, k);
+    const f = (x: number | undefined) => (x === undefined ? "n/a" : `${(x / 1000).toFixed(2)} µs`);
+    lines.push(
+      `- **OpenTelemetry** (next-cacheback's own CPU per hit, ${k} in flight, without the network): ${f(absent)} over a bare \`get\` without ` +
+        `\`@opentelemetry/api\`, ${f(installed)} with it installed and no provider; a traced hit ${f(extra)} more than an untraced one.`,
+    );
   }
   return lines;
 }

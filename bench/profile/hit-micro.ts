@@ -269,4 +269,4 @@ for (const r of rows) {
   );
 }
 if (otel) console.log(`spans handed to the exporter: ${await otel.exported()}`);
-if (options.json) writeFileSync(options.json, `${JSON.stringify({ options, loadavg: loadavg(), telemetry: telemetryOf, rows }, null, 2)}\n`);
+if (options.json) writeFileSync(options.json, `${JSON.stringify({ options, loadavg: loadavg(), apiLoadable: await apiLoadable(), telemetry: telemetryOf, rows }, null, 2)}\n`);
