@@ -106,6 +106,36 @@ describe("tags over the official clients, counted at the server", () => {
     }
   }, 90_000);
 
+  it("instances whose clocks run 5 s ahead and 5 s behind share Redis's clock: an invalidation reaches what either wrote before it, a later set is fresh", async () => {
+    const skewed = (offsetMs: number) =>
+      new Cacheback({ redis: new Redis({ url: servers.redis.url, token: servers.redis.token }), prefix, now: () => Date.now() + offsetMs, nextCache: false });
+    const ahead = skewed(5_000);
+    const behind = skewed(-5_000);
+    const tags = ["skew"];
+
+    // Written on the instance 5 s ahead, then invalidated on the one 5 s behind: reached all the same.
+    await ahead.set(["item", "skew-1"], { id: "skew-1", v: 1 }, { lifetime: 60, tags });
+    await behind.revalidateTag("skew");
+    for (const instance of [ahead, behind, cb]) {
+      expect(await instance.peek(["item", "skew-1"])).toMatchObject({ status: "stale", invalidatedBy: { tag: "skew", kind: "stale" } });
+    }
+
+    // A set made after the invalidation, on the instance whose clock is behind, is fresh everywhere.
+    await behind.set(["item", "skew-1"], { id: "skew-1", v: 2 }, { lifetime: 60, tags });
+    for (const instance of [ahead, behind]) {
+      expect(await instance.fetchWithStatus(["item", "skew-1"], item, { lifetime: 60, tags })).toMatchObject({ status: "hit", value: { v: 2 } });
+    }
+
+    // An updateTag on the instance ahead expires what the one behind wrote just before it.
+    await behind.set(["item", "skew-2"], { id: "skew-2", v: 1 }, { lifetime: 60, tags });
+    await ahead.updateTag("skew");
+    expect(await behind.peek(["item", "skew-2"])).toMatchObject({ status: "miss", invalidatedBy: { tag: "skew", kind: "expired" } });
+    // And a set on the instance ahead after the invalidation of the one behind is fresh on both.
+    await behind.revalidateTag("skew");
+    await ahead.set(["item", "skew-2"], { id: "skew-2", v: 2 }, { lifetime: 60, tags });
+    expect(await behind.peek(["item", "skew-2"])).toMatchObject({ status: "hit", value: { v: 2 }, invalidatedBy: null });
+  });
+
   it("Redis unreachable: a tag invalidation rejects with a CachebackStoreError, a tagged read falls back to the source", async () => {
     const dead = new Cacheback({ redis: new Redis({ url: "http://127.0.0.1:1", token: "x", retry: false }), prefix, readTimeout: 2 });
     await expect(dead.revalidateTag("posts", { nextCache: false })).rejects.toMatchObject({ name: "CachebackStoreError" });
