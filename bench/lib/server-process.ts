@@ -12,6 +12,12 @@ function send(message: ServerReply): void {
   process.send?.(message);
 }
 
+// The benchmark that forked this process went away without asking it to close (killed, or a timeout
+// ended it): close the servers and exit, rather than keep listening with nobody to use them.
+process.once("disconnect", () => {
+  void servers.close().finally(() => process.exit(0));
+});
+
 process.on("message", (raw: ServerRequest) => {
   void (async () => {
     switch (raw.type) {
