@@ -8,8 +8,8 @@
 import { upstashClient } from "../lib/contenders.js";
 import type { BenchContext } from "../lib/context.js";
 import { loadHandlerEntry } from "../lib/package.js";
-import { ms, perSec, table, type Section } from "../lib/report.js";
-import { runRounds, spreadText, type RoundFigures, type RoundSizes, type RoundSubject } from "../lib/rounds.js";
+import { table, type Section } from "../lib/report.js";
+import { roundCells, runRounds, type RoundFigures, type RoundSizes, type RoundSubject } from "../lib/rounds.js";
 
 /** One reader of the handler comparison. */
 export interface HandlerRow extends RoundFigures {
@@ -108,14 +108,7 @@ export function handlerSection(r: HandlerResult): Section {
       ["reader", "seq. reads/s", "seq. p50 ms", "seq. p99 ms", `${o.inFlight} in flight reads/s`, "p50 ms", "p99 ms", "seq. ratio (range)", `${o.inFlight}-in-flight ratio (range)`, "HTTP requests per read", "Redis commands per read", "client CPU µs per read (seq. / in flight)", "REST server CPU µs per read"],
       r.rows.map((x) => [
         x.label,
-        perSec(x.sequential.opsPerSec),
-        ms(x.sequential.p50ms),
-        ms(x.sequential.p99ms),
-        perSec(x.concurrent.opsPerSec),
-        ms(x.concurrent.p50ms),
-        ms(x.concurrent.p99ms),
-        x.id === "bare-upstash" ? "1 (baseline)" : spreadText(x.ratio.sequential),
-        x.id === "bare-upstash" ? "1 (baseline)" : spreadText(x.ratio.concurrent),
+        ...roundCells(x, x.id === "bare-upstash"),
         x.requestsPerOp!.sequential.toFixed(2),
         x.commandsPerOp.toFixed(2),
         `${x.sequential.cpuUsPerOp.toFixed(0)} / ${x.concurrent.cpuUsPerOp.toFixed(0)}`,

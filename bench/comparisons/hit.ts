@@ -11,18 +11,11 @@ import { LABELS, LIBRARIES, ioredisClient, makeContender, upstashClient, type Co
 import { REDIS_URL, type BenchContext } from "../lib/context.js";
 import type { LoadResult } from "../lib/measure.js";
 import { clientAddress } from "../lib/redis-monitor.js";
-import { runRounds, type RoundSubject, type Spread } from "../lib/rounds.js";
-import { ms, perSec, ratio, table, type Section } from "../lib/report.js";
+import { roundCells, runRounds, spreadText, type RoundSizes, type RoundSubject, type Spread } from "../lib/rounds.js";
+import { ms, ratio, table, type Section } from "../lib/report.js";
 
 /** Sizes of the hit comparison. */
-export interface HitOptions {
-  /** Hits per reader per round, one at a time. */
-  sequential: number;
-  /** Hits per reader per round with `inFlight` concurrent. */
-  concurrent: number;
-  inFlight: number;
-  rounds: number;
-}
+export type HitOptions = RoundSizes;
 
 type Who = Library | "bare-upstash" | "bare-ioredis";
 
@@ -126,20 +119,12 @@ export function baselineOf(result: HitResult, row: HitRow): HitRow {
 /** RESULTS.md section of comparison 1. */
 export function hitSection(result: HitResult): Section {
   const o = result.options;
-  const spread = (x: Spread) => `${ratio(x.median)} (${x.min.toFixed(2)}–${x.max.toFixed(2)})`;
   const goal = (x: number) => (x >= 0.95 ? "met" : "**below the goal**");
   const rows = result.rows.map((r) => {
     return [
       r.label,
       r.transport === "upstash" ? "REST (@upstash/redis)" : "TCP (ioredis)",
-      perSec(r.sequential.opsPerSec),
-      ms(r.sequential.p50ms),
-      ms(r.sequential.p99ms),
-      perSec(r.concurrent.opsPerSec),
-      ms(r.concurrent.p50ms),
-      ms(r.concurrent.p99ms),
-      r.who.startsWith("bare") ? "1 (baseline)" : spread(r.ratio.sequential),
-      r.who.startsWith("bare") ? "1 (baseline)" : spread(r.ratio.concurrent),
+      ...roundCells(r, r.who.startsWith("bare")),
       r.requestsPerHit ? `${r.requestsPerHit.sequential.toFixed(2)} / ${r.requestsPerHit.concurrent.toFixed(3)}` : "n/a (TCP)",
       r.commandsPerHit.toFixed(2),
       `${r.sequential.cpuUsPerOp.toFixed(0)} / ${r.concurrent.cpuUsPerOp.toFixed(0)}`,
@@ -180,8 +165,8 @@ export function hitSection(result: HitResult): Section {
     ),
     "",
     `**Goal: ≥ 0.95× a bare \`get\`, one at a time and with ${o.inFlight} in flight.** next-cacheback (\`cb.fetch(key, fn)\` on a fresh entry): ` +
-      `one at a time ${spread(ours.ratio.sequential)}, ${goal(ours.ratio.sequential.median)}; with ${o.inFlight} in flight ` +
-      `${spread(ours.ratio.concurrent)}, ${goal(ours.ratio.concurrent.median)}. Each reader's timed call is the library's own ` +
+      `one at a time ${spreadText(ours.ratio.sequential)}, ${goal(ours.ratio.sequential.median)}; with ${o.inFlight} in flight ` +
+      `${spreadText(ours.ratio.concurrent)}, ${goal(ours.ratio.concurrent.median)}. Each reader's timed call is the library's own ` +
       `call, as the bare \`get\` is the client's own; the harness's clock reads around each call are paid by every reader alike.`,
     "",
     `next-cacheback against the peers on the same transport (throughput, ours ÷ theirs):`,

@@ -17,8 +17,8 @@ import { REDIS_URL, type BenchContext } from "../lib/context.js";
 import { runBatch, sleep, summarize } from "../lib/measure.js";
 import { lib } from "../lib/package.js";
 import { clientAddress } from "../lib/redis-monitor.js";
-import { ms, perSec, table, type Section } from "../lib/report.js";
-import { runRounds, spreadText, type RoundFigures, type RoundSizes, type RoundSubject } from "../lib/rounds.js";
+import { ms, table, type Section } from "../lib/report.js";
+import { roundCells, runRounds, type RoundFigures, type RoundSizes, type RoundSubject } from "../lib/rounds.js";
 
 /** Sizes of the tags comparison. */
 export interface TagsOptions {
@@ -183,14 +183,7 @@ export function tagsSection(r: TagsResult): Section {
       ["reader", "seq. hits/s", "seq. p50 ms", "seq. p99 ms", `${o.inFlight} in flight hits/s`, "p50 ms", "p99 ms", "seq. ratio (range)", `${o.inFlight}-in-flight ratio (range)`, "HTTP requests per hit", "Redis commands per hit", "client CPU µs per hit (seq. / in flight)"],
       r.hit.map((x) => [
         x.label,
-        perSec(x.sequential.opsPerSec),
-        ms(x.sequential.p50ms),
-        ms(x.sequential.p99ms),
-        perSec(x.concurrent.opsPerSec),
-        ms(x.concurrent.p50ms),
-        ms(x.concurrent.p99ms),
-        x.id.startsWith("bare") ? "1 (baseline)" : spreadText(x.ratio.sequential),
-        x.id.startsWith("bare") ? "1 (baseline)" : spreadText(x.ratio.concurrent),
+        ...roundCells(x, x.id.startsWith("bare")),
         x.requestsPerOp ? cell(x.requestsPerOp.sequential) : "n/a (TCP)",
         cell(x.commandsPerOp),
         `${x.sequential.cpuUsPerOp.toFixed(0)} / ${x.concurrent.cpuUsPerOp.toFixed(0)}`,

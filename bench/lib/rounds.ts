@@ -11,6 +11,7 @@
  */
 import type { BenchContext } from "./context.js";
 import { median, pool, runBatch, sleep, type Batch, type LoadResult } from "./measure.js";
+import { ms, perSec } from "./report.js";
 
 /** Sizes of a rounds run. */
 export interface RoundSizes {
@@ -121,4 +122,14 @@ export async function runRounds(ctx: BenchContext, subjects: readonly RoundSubje
 /** `0.97× (0.91–1.02)`: a spread of ratios. */
 export function spreadText(x: Spread): string {
   return `${x.median.toFixed(2)}× (${x.min.toFixed(2)}–${x.max.toFixed(2)})`;
+}
+
+/**
+ * The cells a rounds table has after its reader's label: throughput and p50/p99 one at a time, the same with
+ * many in flight, and the two ratios ("1 (baseline)" for the baseline itself).
+ */
+export function roundCells(f: Pick<RoundFigures, "sequential" | "concurrent" | "ratio">, baseline: boolean): string[] {
+  const { sequential: seq, concurrent: con } = f;
+  const ratioText = (x: Spread) => (baseline ? "1 (baseline)" : spreadText(x));
+  return [perSec(seq.opsPerSec), ms(seq.p50ms), ms(seq.p99ms), perSec(con.opsPerSec), ms(con.p50ms), ms(con.p99ms), ratioText(f.ratio.sequential), ratioText(f.ratio.concurrent)];
 }
