@@ -5,14 +5,8 @@
  * they ran: delivered by QStash to the refresh route, or in process while QStash failed (those never reach
  * QStash). The example app itself is not changed.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { join } from "node:path";
-import { cleanEnv, EXAMPLE_DIR } from "../../test/e2e/example-app.js";
-import { ROOT } from "../../test/helpers/built-package.js";
-import { closedPort } from "../../test/helpers/recording-receiver.js";
-import { eventually } from "../../test/helpers/wait.js";
-
-const NEXT_BIN = join(ROOT, "node_modules", "next", "dist", "bin", "next");
+import { EXAMPLE_DIR } from "../../test/e2e/example-app.js";
+import { startNextServer } from "../../test/helpers/next-app.js";
 
 /** One refresh event of the server, as logged. */
 export interface RefreshEvent {
@@ -71,51 +65,31 @@ export function parseRefreshEvent(line: string, at: number): RefreshEvent | unde
 
 /** Serves the built example with `next start` and `CACHEBACK_DEBUG=1`, with `env` on a clean environment. */
 export async function startLoadExample(env: (port: number) => Record<string, string>): Promise<LoadExample> {
-  const port = await closedPort();
-  const child: ChildProcess = spawn(process.execPath, [NEXT_BIN, "start", "-p", String(port), "-H", "127.0.0.1"], {
-    cwd: EXAMPLE_DIR,
-    env: cleanEnv({ ...env(port), CACHEBACK_DEBUG: "1" }),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
   const events: RefreshEvent[] = [];
   let reads = 0;
-  let tail = "";
-  const keep = (text: string) => (tail = (tail + text).slice(-200_000));
   let partial = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
+  // Refresh events are parsed and read events counted; every other line is kept for diagnostics.
+  const onStdout = (chunk: string) => {
     const at = Date.now();
-    const lines = (partial + chunk.toString("utf8")).split("\n");
+    const lines = (partial + chunk).split("\n");
     partial = lines.pop() ?? "";
+    let kept = "";
     for (const line of lines) {
       const event = parseRefreshEvent(line, at);
       if (event) events.push(event);
       else if (/^\[next-cacheback\] (hit|stale|miss) /.test(line)) reads++;
-      else keep(`${line}\n`);
+      else kept += `${line}\n`;
     }
-  });
-  child.stderr?.on("data", (chunk: Buffer) => keep(chunk.toString("utf8")));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const origin = `http://127.0.0.1:${port}`;
-  const close = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-    await exited;
-    clearTimeout(timer);
+    return kept;
   };
-  try {
+  const server = await startNextServer({
+    dir: EXAMPLE_DIR,
+    env: (port) => ({ ...env(port), CACHEBACK_DEBUG: "1" }),
     // The refresh route answers a GET with 405 and touches nothing: a side-effect-free readiness probe.
-    await eventually(
-      `next start on ${origin}`,
-      async () => {
-        if (child.exitCode !== null) throw new Error(`next start exited with ${child.exitCode}:\n${tail}`);
-        return (await fetch(`${origin}/api/cacheback`)).status === 405;
-      },
-      30_000,
-    );
-  } catch (error) {
-    await close();
-    throw error;
-  }
-  return { origin, port, events, readEvents: () => reads, output: () => tail, close };
+    ready: { path: "/api/cacheback", status: 405 },
+    timeoutMs: 30_000,
+    onStdout,
+    maxOutput: 200_000,
+  });
+  return { origin: server.origin, port: server.port, events, readEvents: () => reads, output: server.output, close: server.close };
 }

@@ -3,7 +3,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ROOT } from "../helpers/built-package.js";
-import { cleanEnv } from "./example-app.js";
+import { cleanEnv } from "../helpers/next-app.js";
 
 // A throwaway app whose client component imports next-cacheback. It lives inside the repository (under the
 // git-ignored test/artifacts/) so Turbopack resolves the package the way the example does.
