@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { MemoryStore } from "../../src/stores/memory.js";
 import type { CacheStore, ClockRequest } from "../../src/stores/types.js";
 import type { StampChange } from "../../src/tags/stamps.js";
 
@@ -134,4 +135,41 @@ export async function drive(
     options.advance(options.randomInt(random, 0, 2));
     scheduler.release(parked[options.randomInt(random, 0, parked.length - 1)] as string);
   }
+}
+
+/** Where an interleaving runs: a store, its clock, and how to move that clock (a no-op for a real one). */
+export interface Backing {
+  store: CacheStore;
+  now: () => number;
+  advance: (ms: number) => void;
+}
+
+/** What one interleaving found: whether it held, what happened if not, and what the writer did. */
+export interface InterleavingRun {
+  ok: boolean;
+  detail: string;
+  writerOps: readonly string[];
+}
+
+/** Runs `one` `count` times, each on a fresh memory store with a controlled clock of its own. */
+export async function onMemoryStores<R>(count: number, one: (backing: Backing) => Promise<R>): Promise<R[]> {
+  const runs: R[] = [];
+  for (let i = 0; i < count; i++) {
+    const clock = { now: 1_700_000_000_000 };
+    const now = () => clock.now;
+    runs.push(await one({ store: new MemoryStore({ now }), now, advance: (ms) => (clock.now += ms) }));
+  }
+  return runs;
+}
+
+/**
+ * "" when every run held; otherwise how many of the `label` interleavings failed (`failure` says how), the
+ * seed that replays them, and the first one's detail.
+ */
+export function failureReport(label: string, failure: string, runs: readonly InterleavingRun[], seed: number): string {
+  const failed = runs.map((r, i) => ({ ...r, i })).filter((r) => !r.ok);
+  return failed.length === 0
+    ? ""
+    : `${failed.length} of ${runs.length} ${label} interleavings ${failure} (seed ${seed}; replay with RELIABILITY_SEED=${seed}). ` +
+        `First: #${failed[0]!.i}: ${failed[0]!.detail}`;
 }

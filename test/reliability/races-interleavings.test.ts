@@ -4,12 +4,10 @@ import { Cacheback } from "../../src/cacheback.js";
 import { startRedisRestServer, type RedisRestServer } from "../../packages/dev/src/index.js";
 import type { RefreshMessage } from "../../src/message.js";
 import type { RefreshQueue } from "../../src/queues/types.js";
-import { MemoryStore } from "../../src/stores/memory.js";
-import type { CacheStore } from "../../src/stores/types.js";
 import { UpstashStore } from "../../src/stores/upstash.js";
 import { randomInt, runSeed, seededRandom } from "../helpers/prng.js";
 import { randomPrefix } from "../helpers/wait.js";
-import { drive, gatedStore, Scheduler } from "./interleave.js";
+import { drive, failureReport, gatedStore, onMemoryStores, Scheduler, type Backing, type InterleavingRun } from "./interleave.js";
 
 // A `set` or `invalidate` racing a refresh that started earlier, in randomised interleavings of every store
 // call and of the moment the source answers. The model: a database whose value the writer changes before
@@ -22,15 +20,13 @@ const SEED = runSeed();
 const MEMORY_RUNS = 600;
 const REDIS_RUNS = 40;
 
-interface Run {
-  ok: boolean;
-  detail: string;
+interface Run extends InterleavingRun {
   writerOps: string[];
 }
 
 async function oneInterleaving(
   random: () => number,
-  backing: { store: CacheStore; now: () => number; advance: (ms: number) => void },
+  backing: Backing,
   prefix: string,
 ): Promise<Run> {
   const scheduler = new Scheduler();
@@ -100,24 +96,11 @@ async function oneInterleaving(
   };
 }
 
-function report(label: string, runs: Run[], seed: number): string {
-  const failed = runs.map((r, i) => ({ ...r, i })).filter((r) => !r.ok);
-  return failed.length === 0
-    ? ""
-    : `${failed.length} of ${runs.length} ${label} interleavings lost a write (seed ${seed}; replay with RELIABILITY_SEED=${seed}). ` +
-        `First: #${failed[0]!.i}: ${failed[0]!.detail}`;
-}
-
 describe(`set / invalidate racing an earlier refresh (seed ${SEED})`, () => {
   it(`${MEMORY_RUNS} interleavings on the memory store with a controlled clock: the newest value always wins`, async () => {
     const random = seededRandom(SEED);
-    const runs: Run[] = [];
-    for (let i = 0; i < MEMORY_RUNS; i++) {
-      const clock = { now: 1_700_000_000_000 };
-      const now = () => clock.now;
-      runs.push(await oneInterleaving(random, { store: new MemoryStore({ now }), now, advance: (ms) => (clock.now += ms) }, "mem:"));
-    }
-    expect(report("memory", runs, SEED)).toBe("");
+    const runs = await onMemoryStores(MEMORY_RUNS, (backing) => oneInterleaving(random, backing, "mem:"));
+    expect(failureReport("memory", "lost a write", runs, SEED)).toBe("");
     // Both kinds of writer ran, many times.
     expect(runs.filter((r) => r.writerOps.includes("set")).length).toBeGreaterThan(MEMORY_RUNS / 3);
     expect(runs.filter((r) => r.writerOps.includes("invalidate")).length).toBeGreaterThan(MEMORY_RUNS / 3);
@@ -139,7 +122,7 @@ describe(`set / invalidate racing an earlier refresh (seed ${SEED})`, () => {
       for (let i = 0; i < REDIS_RUNS; i++) {
         runs.push(await oneInterleaving(random, { store, now: Date.now, advance: () => undefined }, randomPrefix("interleave")));
       }
-      expect(report("Redis", runs, SEED)).toBe("");
+      expect(failureReport("Redis", "lost a write", runs, SEED)).toBe("");
     });
   });
 });

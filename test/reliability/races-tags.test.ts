@@ -4,12 +4,10 @@ import { Cacheback } from "../../src/cacheback.js";
 import { startRedisRestServer, type RedisRestServer } from "../../packages/dev/src/index.js";
 import type { RefreshMessage } from "../../src/message.js";
 import type { RefreshQueue } from "../../src/queues/types.js";
-import { MemoryStore } from "../../src/stores/memory.js";
-import type { CacheStore } from "../../src/stores/types.js";
 import { UpstashStore } from "../../src/stores/upstash.js";
 import { randomInt, runSeed, seededRandom } from "../helpers/prng.js";
 import { randomPrefix } from "../helpers/wait.js";
-import { drive, gatedStore, Scheduler } from "./interleave.js";
+import { drive, failureReport, gatedStore, onMemoryStores, Scheduler, type Backing, type InterleavingRun } from "./interleave.js";
 
 // Tag invalidations, and sets, racing a refresh that started before them, in randomised interleavings of
 // every store call and of the moment the source answers. The model: a database whose value the writer
@@ -25,13 +23,11 @@ const TAGS = ["quotes", "quote:RACE"];
 type Op = "set" | "revalidateTag" | "updateTag";
 const OPS: Op[] = ["set", "revalidateTag", "updateTag"];
 
-interface Run {
-  ok: boolean;
-  detail: string;
+interface Run extends InterleavingRun {
   writerOps: Op[];
 }
 
-async function oneInterleaving(random: () => number, backing: { store: CacheStore; now: () => number; advance: (ms: number) => void }, prefix: string): Promise<Run> {
+async function oneInterleaving(random: () => number, backing: Backing, prefix: string): Promise<Run> {
   const scheduler = new Scheduler();
   const db = { value: 0 };
   const published: RefreshMessage[] = [];
@@ -120,24 +116,11 @@ async function oneInterleaving(random: () => number, backing: { store: CacheStor
   };
 }
 
-function report(label: string, runs: Run[], seed: number): string {
-  const failed = runs.map((r, i) => ({ ...r, i })).filter((r) => !r.ok);
-  return failed.length === 0
-    ? ""
-    : `${failed.length} of ${runs.length} ${label} interleavings served an old value as fresh or never converged (seed ${seed}; replay with RELIABILITY_SEED=${seed}). ` +
-        `First: #${failed[0]!.i}: ${failed[0]!.detail}`;
-}
-
 describe(`tag invalidations and sets racing an earlier refresh (seed ${SEED})`, () => {
   it(`${MEMORY_RUNS} interleavings on the memory store with a controlled clock: never an old value served fresh`, async () => {
     const random = seededRandom(SEED ^ 0x7a95);
-    const runs: Run[] = [];
-    for (let i = 0; i < MEMORY_RUNS; i++) {
-      const clock = { now: 1_700_000_000_000 };
-      const now = () => clock.now;
-      runs.push(await oneInterleaving(random, { store: new MemoryStore({ now }), now, advance: (ms) => (clock.now += ms) }, "mem:"));
-    }
-    expect(report("memory", runs, SEED)).toBe("");
+    const runs = await onMemoryStores(MEMORY_RUNS, (backing) => oneInterleaving(random, backing, "mem:"));
+    expect(failureReport("memory", "served an old value as fresh or never converged", runs, SEED)).toBe("");
     for (const op of OPS) expect(runs.filter((r) => r.writerOps.includes(op)).length, op).toBeGreaterThan(MEMORY_RUNS / 4);
   });
 
@@ -157,7 +140,7 @@ describe(`tag invalidations and sets racing an earlier refresh (seed ${SEED})`, 
       for (let i = 0; i < REDIS_RUNS; i++) {
         runs.push(await oneInterleaving(random, { store, now: Date.now, advance: () => undefined }, randomPrefix("interleave-tags")));
       }
-      expect(report("Redis", runs, SEED)).toBe("");
+      expect(failureReport("Redis", "served an old value as fresh or never converged", runs, SEED)).toBe("");
     });
   });
 });
