@@ -8,7 +8,8 @@ import { handlerKeys, sharedKeys, storedTag } from "./keys.js";
 import { resolveHandlerOptions, type HandlerSettings } from "./options.js";
 import { HandlerReporter } from "./report.js";
 import type { StampRequest } from "./store.js";
-import { discard, readAll } from "./stream.js";
+import { readAll } from "../read-all.js";
+import { discard } from "./stream.js";
 import type { CacheEntry, CacheHandler, CacheHandlerOptions } from "./types.js";
 import { RememberedVersions } from "./versions.js";
 
