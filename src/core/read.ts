@@ -1,3 +1,5 @@
+import type { Watched } from "../deadlines.js";
+import type { CachebackTimeoutError } from "../errors.js";
 import { HashNotReadyError, hashReady } from "../hash.js";
 import { entryAgeSeconds, type Envelope, type StoredEntry } from "../entry.js";
 import { entryKeys, splitKey, type CacheKey } from "../keys.js";
@@ -30,8 +32,8 @@ function serve<T>(r: Read<T>, stored: StoredEntry | Copy | typeof FAILED | undef
  * `fetchOnMiss: false`, returns `empty` and refreshes in the background. Tags add their stamps to the
  * same read, and can make an entry stale or expire it. With `valueOnly`, it resolves to the value alone.
  *
- * A fresh hit of an untagged entry, the common case, is kept lean: one `GET` watched by a pooled timer,
- * and the caller's promise settled straight from the store's answer.
+ * A fresh hit of an untagged entry, the common case, is kept lean: one `GET` watched by the instance's
+ * read deadlines (no timer of its own), and the caller's promise settled straight from the store's answer.
  */
 export function read<T>(deps: ReadDeps, key: CacheKey, fn: Fetcher, options?: FetchOptions<T>, valueOnly?: false, span?: SpanRef): Promise<CachebackResult<T>>;
 export function read<T>(deps: ReadDeps, key: CacheKey, fn: Fetcher, options: FetchOptions<T> | undefined, valueOnly: true, span?: SpanRef): Promise<T>;
@@ -73,12 +75,12 @@ export function readParts<T>(
   span?: SpanRef,
 ): Promise<unknown> {
   const { ctx } = deps;
-  let r: Read<T>;
+  let r: LeanRead<T>;
   try {
     const keys = entryKeys(ctx.settings.prefix, name, args);
     const { opts, tags, memory } = planRead(deps.plans, ctx.settings, options as FetchOptions<unknown>, args, keys.entry);
     const serializer = (options.serializer ?? jsonSerializer) as Serializer<T>;
-    r = { deps, keys, name, args, fn, options, opts, tags, memory, serializer, span };
+    r = { deps, keys, name, args, fn, options, opts, tags, memory, serializer, span, valueOnly, resolve: undefined, deadline: 0, over: false, subject: keys.entry, timedOut: readTimedOut };
   } catch (error) {
     // Long arguments are hashed; outside Node.js the hash loads at start-up: a read that came first waits for it.
     if (error instanceof HashNotReadyError) return hashReady().then(() => readParts(deps, name, args, fn, options, valueOnly, span));
@@ -98,28 +100,58 @@ export function readParts<T>(
   }
   if (r.tags.length > 0 || !deps.deadlines.limited) return serve(r, undefined, valueOnly);
 
-  return new Promise((resolve) => {
-    const watch = deps.deadlines.watch(r.keys.entry, (error) => {
-      ctx.report.error("read", r.keys.entry, error);
-      resolve(serve(r, FAILED, valueOnly));
-    });
+  const served = new Promise<unknown>(grabResolve);
+  r.resolve = grabbed;
+  deps.deadlines.watch(r);
+  try {
     const stored = r.memory
       ? ctx.memory.coalesce(r.keys.entry, () => requestMemoRead(ctx.store, r.keys.entry, ctx.settings.requestMemo))
       : requestMemoRead(ctx.store, r.keys.entry, ctx.settings.requestMemo);
     stored.then(
-      (stored) => {
-        if (!deps.deadlines.done(watch)) return; // timed out: already served from the fetcher
-        const value = freshValue(r, stored, false);
-        if (value === NOT_FRESH) resolve(serve(r, stored, valueOnly));
-        else resolve(valueOnly ? value : hitResult(r, stored as Envelope, value as T, false));
-      },
-      (error: unknown) => {
-        if (!deps.deadlines.done(watch)) return;
-        ctx.report.error("read", r.keys.entry, error);
-        resolve(serve(r, FAILED, valueOnly));
-      },
+      (entry) => storeAnswered(r, entry),
+      (error: unknown) => storeFailed(r, error),
     );
-  });
+  } catch (error) {
+    storeFailed(r, error); // a store that throws instead of rejecting
+  }
+  return served;
+}
+
+/**
+ * A read on the lean path: its state, and what the read timeout needs, in one object (the timeout
+ * watches it as it is: no timer, closure or handle is made per read).
+ */
+interface LeanRead<T> extends Read<T>, Watched {
+  valueOnly: boolean;
+  /** Settles the caller's promise. */
+  resolve: ((value: unknown) => void) | undefined;
+}
+
+// `new Promise(grabResolve)` hands its resolve function over here, without a closure made per read.
+let grabbed: ((value: unknown) => void) | undefined;
+function grabResolve(resolve: (value: unknown) => void): void {
+  grabbed = resolve;
+}
+
+/** The store answered a lean read in time (or late: then the read was served from the fetcher already). */
+function storeAnswered<T>(r: LeanRead<T>, stored: StoredEntry): void {
+  if (!r.deps.deadlines.done(r)) return;
+  const value = freshValue(r, stored, false);
+  if (value === NOT_FRESH) r.resolve!(serve(r, stored, r.valueOnly));
+  else r.resolve!(r.valueOnly ? value : hitResult(r, stored as Envelope, value as T, false));
+}
+
+/** The store failed a lean read: the read goes on without it (fail open). */
+function storeFailed<T>(r: LeanRead<T>, error: unknown): void {
+  if (!r.deps.deadlines.done(r)) return;
+  r.deps.ctx.report.error("read", r.keys.entry, error);
+  r.resolve!(serve(r, FAILED, r.valueOnly));
+}
+
+/** The read timeout passed before the store answered: the read goes on without it (fail open). */
+function readTimedOut<T>(this: LeanRead<T>, error: CachebackTimeoutError): void {
+  this.deps.ctx.report.error("read", this.keys.entry, error);
+  this.resolve!(serve(this, FAILED, this.valueOnly));
 }
 
 /** What {@link freshValue} says when the entry needs the full decision. */

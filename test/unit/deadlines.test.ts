@@ -11,7 +11,7 @@ function later<T>() {
   return { promise, resolve };
 }
 
-describe("Deadlines: one pooled timer per operation in flight", () => {
+describe("Deadlines: one timer for every operation in flight", () => {
   it("settles with the operation, or rejects naming it once the time is up", async () => {
     vi.useFakeTimers();
     const d = new Deadlines(1000, "read of ");
@@ -58,5 +58,40 @@ describe("Deadlines: one pooled timer per operation in flight", () => {
     ops.forEach((op, i) => i % 2 === 0 && op.resolve(i));
     await vi.advanceTimersByTimeAsync(100);
     expect(await Promise.all(raced)).toEqual(ops.map((_, i) => (i % 2 === 0 ? i : -1)));
+  });
+
+  it("operations started at different times time out each at its own deadline, whatever the order they settle in", async () => {
+    vi.useFakeTimers();
+    const d = new Deadlines(100, "op ");
+    // 300 operations, one every 2 ms (more than the queue's first capacity, so it grows and wraps around);
+    // every third one hangs, the others settle out of order, well before their time is up.
+    const ops = Array.from({ length: 300 }, () => later<number>());
+    const outcomes: Promise<string>[] = [];
+    const timedOutAt = new Map<number, number>();
+    for (let i = 0; i < ops.length; i++) {
+      outcomes.push(
+        d.race(ops[i]!.promise, String(i)).then(
+          (v) => `settled ${v}`,
+          (e: Error) => {
+            timedOutAt.set(i, Date.now());
+            return e.message;
+          },
+        ),
+      );
+      // Every tenth step, the last ten settle, newest first (those that do not hang).
+      if (i % 10 === 9) for (let j = i; j > i - 10; j--) if (j % 3 !== 0) ops[j]!.resolve(j);
+      await vi.advanceTimersByTimeAsync(2);
+    }
+    const start = Date.now() - 2 * ops.length;
+    await vi.advanceTimersByTimeAsync(200);
+    const results = await Promise.all(outcomes);
+    for (let i = 0; i < ops.length; i++) {
+      if (i % 3 === 0) {
+        expect(results[i]).toBe(`op ${i} did not finish within 100 ms`);
+        expect(timedOutAt.get(i)! - start).toBe(2 * i + 100); // its own start plus the duration, exactly
+      } else {
+        expect(results[i]).toBe(`settled ${i}`);
+      }
+    }
   });
 });
