@@ -38,6 +38,18 @@ describe("read path", () => {
     expect(calls).toEqual(["get"]);
   });
 
+  it("a store whose get throws instead of rejecting fails open: the read is served from fn and the error reported", async () => {
+    const h = harness();
+    const errors: string[] = [];
+    h.cb.on("error", (e) => errors.push(`${e.operation}: ${String(e.error)}`));
+    h.store.get = () => {
+      throw new Error("store broke");
+    };
+    const result = await h.cb.fetchWithStatus("homepage", () => "from source", { lifetime: 60 });
+    expect(result).toMatchObject({ value: "from source", status: "miss", reason: "store-error", syncFetch: true });
+    expect(errors).toContain("read: Error: store broke");
+  });
+
   it("stale: returns the old value at once and queues exactly one refresh per lock window", async () => {
     const h = harness();
     await h.cb.fetch(["quote", "ACME"], (s: string) => `${s}@1`, { lifetime: 10, refreshTimeout: 30 });
