@@ -1,8 +1,8 @@
 /**
  * 1. Hit cost: a read of a fresh entry through each cache vs a bare `get` of the same key over the same
  * client library (the physical limit of a hit: one round trip). Many short rounds in which every reader
- * takes its turn (in a rotating order), so that JIT warm-up and the machine's noise fall on all alike;
- * each round gives a ratio to the bare get measured next to it, and the median round ratio is reported.
+ * runs in slices alternated with the bare get's, in an order that changes from round to round
+ * (bench/lib/rounds.ts); each round gives a ratio, and the median over rounds is reported.
  * Round trips are counted where they arrive: at the REST server for @upstash/redis, with MONITOR at
  * redis-server for ioredis. What is timed is each library's own call (`cb.fetch(key, fn)`,
  * `cachified({...})`, `cache.swr(...)`, `bento.getOrSet({...})`), as the bare get is the client's own.
@@ -29,7 +29,7 @@ export interface HitRow {
   /** Every round pooled. */
   sequential: LoadResult;
   concurrent: LoadResult;
-  /** Throughput ÷ the bare get's in the same round: the median and the range over rounds. */
+  /** Throughput ÷ the bare get's, run alternately with it: the median and the range over rounds. */
   ratio: { sequential: Spread; concurrent: Spread };
   /** HTTP requests per hit at the REST server (Upstash transport), sequential and in flight. */
   requestsPerHit?: { sequential: number; concurrent: number };
@@ -140,10 +140,12 @@ export function hitSection(result: HitResult): Section {
   ]);
   const clientOverhead = ours.concurrent.cpuUsPerOp - bare.concurrent.cpuUsPerOp;
   const body = [
-    `A fresh entry (a ${JSON.stringify(VALUE).length}-byte JSON value) is read in ${o.rounds} rounds; in each round every reader takes ` +
-      `its turn (the order rotates): ${o.sequential} hits one at a time, then ${o.concurrent} hits with ${o.inFlight} in flight. ` +
-      `Throughput and latency pool every round. Each ratio divides a reader's throughput by that of the bare \`get\` of the same ` +
-      `entry on the same client library in the same round; the median over rounds is shown with its range.`,
+    `A fresh entry (a ${JSON.stringify(VALUE).length}-byte JSON value) is read in ${o.rounds} rounds: ${o.sequential} hits one at a ` +
+      `time, then ${o.concurrent} hits with ${o.inFlight} in flight. In each round every reader runs beside the bare \`get\` of the same ` +
+      `entry on the same client library, their calls cut into ${o.slices ?? 10} slices run alternately (the bare \`get\` leads in even ` +
+      `rounds); the pairs' order rotates and is reversed every other round, so that no reader always follows the same one. A round's ` +
+      `ratio divides the reader's throughput over its slices by the bare \`get\`'s over theirs; the median over rounds is shown with ` +
+      `its range. Throughput and latency pool every round.`,
     "",
     table(
       [

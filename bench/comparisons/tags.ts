@@ -177,7 +177,7 @@ export function tagsSection(r: TagsResult): Section {
   const body = [
     `**Hit.** A fresh entry with 8 tags, read with \`cb.fetch(key, fn, { tags })\` (the stored tags and the read's agree), in ${o.rounds} ` +
       `rounds of ${o.sequential} hits one at a time and ${o.concurrent} with ${o.inFlight} in flight, as in comparison 1. Ratios divide by the ` +
-      `bare \`get\` of the same entry on the same client in the same round (median, range over rounds).`,
+      `bare \`get\` of the same entry on the same client run alternately with it (median, range over rounds).`,
     "",
     table(
       ["reader", "seq. hits/s", "seq. p50 ms", "seq. p99 ms", `${o.inFlight} in flight hits/s`, "p50 ms", "p99 ms", "seq. ratio (range)", `${o.inFlight}-in-flight ratio (range)`, "HTTP requests per hit", "Redis commands per hit", "client CPU µs per hit (seq. / in flight)"],
