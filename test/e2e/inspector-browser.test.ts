@@ -93,7 +93,8 @@ describe("the inspector in headless Chromium, over the example app", () => {
 
     await page.getByTestId("filter-key").fill("INITECH");
     await expect.poll(() => page.locator("[data-testid=entry-row]").count()).toBe(1);
-    expect(new URL(page.url()).searchParams.get("key")).toBe("INITECH");
+    // The address bar follows when the typing pause ends (300 ms); a poll in between may show the rows first.
+    await expect.poll(() => new URL(page.url()).searchParams.get("key")).toBe("INITECH");
     await page.locator("[data-action=clear-filters]").click();
     await expect.poll(() => page.locator("[data-testid=entry-row]").count()).toBe(2);
   });
