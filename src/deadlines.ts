@@ -122,7 +122,7 @@ export class Deadlines {
     this.#timer = undefined;
     const now = performance.now();
     const late: Watched[] = [];
-    this.#dropOver();
+    // Deadlines grow along the queue: the expired operations are the ones at its head.
     for (let op = this.#oldest(); op !== undefined && op.deadline <= now; op = this.#oldest()) {
       this.#shift();
       if (!op.over) {
@@ -132,7 +132,7 @@ export class Deadlines {
     }
     this.#dropOver();
     const next = this.#oldest();
-    if (next !== undefined && this.#timer === undefined) this.#arm(Math.max(1, Math.ceil(next.deadline - now)));
+    if (next !== undefined) this.#arm(Math.max(1, Math.ceil(next.deadline - now)));
     for (const op of late) op.timedOut(new CachebackTimeoutError(`${this.#what}${op.subject}`, this.#ms));
   }
 }

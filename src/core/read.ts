@@ -141,17 +141,20 @@ function storeAnswered<T>(r: LeanRead<T>, stored: StoredEntry): void {
   else r.resolve!(r.valueOnly ? value : hitResult(r, stored as Envelope, value as T, false));
 }
 
-/** The store failed a lean read: the read goes on without it (fail open). */
+/** The store failed a lean read (unless it had timed out already). */
 function storeFailed<T>(r: LeanRead<T>, error: unknown): void {
-  if (!r.deps.deadlines.done(r)) return;
-  r.deps.ctx.report.error("read", r.keys.entry, error);
-  r.resolve!(serve(r, FAILED, r.valueOnly));
+  if (r.deps.deadlines.done(r)) failOpen(r, error);
 }
 
-/** The read timeout passed before the store answered: the read goes on without it (fail open). */
+/** The read timeout passed before the store answered. */
 function readTimedOut<T>(this: LeanRead<T>, error: CachebackTimeoutError): void {
-  this.deps.ctx.report.error("read", this.keys.entry, error);
-  this.resolve!(serve(this, FAILED, this.valueOnly));
+  failOpen(this, error);
+}
+
+/** Reports what went wrong with the store, and goes on with the read without it (fail open). */
+function failOpen<T>(r: LeanRead<T>, error: unknown): void {
+  r.deps.ctx.report.error("read", r.keys.entry, error);
+  r.resolve!(serve(r, FAILED, r.valueOnly));
 }
 
 /** What {@link freshValue} says when the entry needs the full decision. */
