@@ -47,8 +47,9 @@ export interface HitResult {
   options: HitOptions;
 }
 
-const PERIODS = { freshMs: 3_600_000, staleMs: 86_400_000 };
-const VALUE = { id: 42, title: "A post title of moderate length", tags: ["a", "b", "c"], body: "x".repeat(400) };
+/** The entry's lifetimes and value in comparison 1 (bench/profile/hit-layers.ts reads the same). */
+export const PERIODS = { freshMs: 3_600_000, staleMs: 86_400_000 };
+export const VALUE = { id: 42, title: "A post title of moderate length", tags: ["a", "b", "c"], body: "x".repeat(400) };
 const KEY = "hit";
 
 type Subject = RoundSubject & { id: Who };

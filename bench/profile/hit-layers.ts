@@ -16,6 +16,7 @@
 import "../lib/ensure-dist.js";
 import { Client } from "@upstash/qstash";
 import * as lib from "next-cacheback";
+import { PERIODS, VALUE } from "../comparisons/hit.js";
 import { makeContender, upstashClient } from "../lib/contenders.js";
 import { startBenchContext } from "../lib/context.js";
 import { runRounds, spreadText, type RoundSubject } from "../lib/rounds.js";
@@ -27,8 +28,7 @@ if (unknown.length > 0) throw new Error(`unknown reader ${unknown.join(", ")}; c
 const rounds = Number(process.argv[3] ?? 20);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error("rounds must be a positive whole number");
 
-const VALUE = { id: 42, title: "A post title of moderate length", tags: ["a", "b", "c"], body: "x".repeat(400) };
-const PERIODS = { freshMs: 3_600_000, staleMs: 86_400_000 };
+// A fresh hit never calls the source: its delay does not matter here.
 const ctx = await startBenchContext(20);
 const ours = makeContender("next-cacheback", ctx.config("next-cacheback", PERIODS));
 await ours.seedFresh("hit", VALUE);
