@@ -28,21 +28,24 @@ const FIRST_CAPACITY = 64;
 export class Deadlines {
   readonly #ms: number;
   readonly #what: string;
+  /** Whether operations are limited at all (`ms` is finite). */
+  readonly limited: boolean;
   /** Watched operations in the order they started: a ring buffer of `#size` from `#head`. */
   #ring: (Watched | undefined)[] = new Array<Watched | undefined>(FIRST_CAPACITY).fill(undefined);
   #head = 0;
   #size = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** The clock reading shared by the operations started in the current burst (see {@link Deadlines.#startTime}). */
+  #burstStart: number | undefined;
+  readonly #endBurst = (): void => {
+    this.#burstStart = undefined;
+  };
 
   /** @param what names the operations in timeout errors, before each one's subject ("read of "). */
   constructor(ms: number, what: string) {
     this.#ms = ms;
     this.#what = what;
-  }
-
-  /** Whether operations are limited at all (`ms` is finite). */
-  get limited(): boolean {
-    return Number.isFinite(this.#ms);
+    this.limited = Number.isFinite(ms);
   }
 
   /**
@@ -50,7 +53,7 @@ export class Deadlines {
    * if {@link done} is not called within the time. Call {@link done} when the operation settles.
    */
   watch(op: Watched): void {
-    op.deadline = performance.now() + this.#ms;
+    op.deadline = this.#startTime() + this.#ms;
     op.over = false;
     if (this.#size === this.#ring.length) this.#grow();
     this.#ring[(this.#head + this.#size) & (this.#ring.length - 1)] = op;
@@ -80,6 +83,20 @@ export class Deadlines {
         (error: unknown) => this.done(op) && reject(error),
       );
     });
+  }
+
+  /**
+   * The start time of an operation: `performance.now()`, read once for all the operations started in one
+   * burst (until the microtasks queued so far have run). A clock read costs as much as the rest of a hit's
+   * bookkeeping here, and many reads start together (a page's, a pipeline's); an operation started late in a
+   * long burst counts its time from the burst's start, which ends it early by at most that burst's length.
+   */
+  #startTime(): number {
+    if (this.#burstStart === undefined) {
+      this.#burstStart = performance.now();
+      queueMicrotask(this.#endBurst);
+    }
+    return this.#burstStart;
   }
 
   /** The oldest operation still watched (or over but not dropped yet). */

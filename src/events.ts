@@ -39,6 +39,8 @@ type Listener = (event: CachebackEvent) => void;
 /** A small synchronous emitter; a listener that throws never breaks a read. */
 export class EventHub {
   readonly #byType = new Map<string, Set<Listener>>();
+  /** Listeners of every type together: while there are none, {@link wants} answers without a lookup. */
+  #listeners = 0;
   #debug: ((event: CachebackEvent) => void) | undefined;
 
   constructor(debug?: (event: CachebackEvent) => void) {
@@ -52,13 +54,19 @@ export class EventHub {
   ): () => void {
     let set = this.#byType.get(type);
     if (!set) this.#byType.set(type, (set = new Set()));
-    set.add(listener as Listener);
-    return () => set.delete(listener as Listener);
+    if (!set.has(listener as Listener)) {
+      set.add(listener as Listener);
+      this.#listeners++;
+    }
+    return () => {
+      if (set.delete(listener as Listener)) this.#listeners--;
+    };
   }
 
   /** True when someone listens for `type` (so callers can skip building the event). */
   wants(type: CachebackEventType): boolean {
-    return this.#debug !== undefined || (this.#byType.get(type)?.size ?? 0) > 0 || (this.#byType.get("*")?.size ?? 0) > 0;
+    if (this.#debug !== undefined) return true;
+    return this.#listeners > 0 && ((this.#byType.get(type)?.size ?? 0) > 0 || (this.#byType.get("*")?.size ?? 0) > 0);
   }
 
   emit<K extends CachebackEventType>(type: K, payload: CachebackEvents[K]): void {

@@ -15,9 +15,14 @@ export const MAX_ARGS_DEPTH = 64;
 // Object keys that reach prototypes when code copies or merges an object: never accepted in arguments.
 const UNSAFE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 
-// Control characters (including newlines) would make keys ambiguous in logs and in Redis tooling.
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
+/** Whether `s` holds a control character (U+0000–U+001F or U+007F): a newline would make keys ambiguous in logs and Redis tooling. */
+function hasControl(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
 
 /** Checks a job name and returns it; throws a {@link CachebackKeyError} saying what is wrong. */
 export function checkJobName(name: unknown): string {
@@ -27,7 +32,7 @@ export function checkJobName(name: unknown): string {
   if (name.length > MAX_JOB_NAME_LENGTH) {
     throw new CachebackKeyError(`Job name "${name.slice(0, 40)}..." is ${name.length} characters; the limit is ${MAX_JOB_NAME_LENGTH}`);
   }
-  if (CONTROL.test(name)) {
+  if (hasControl(name)) {
     throw new CachebackKeyError(`Job name ${JSON.stringify(name)} contains a control character (a newline?); use printable characters only`);
   }
   return name;
@@ -83,13 +88,25 @@ function primitivesOnly(args: readonly unknown[]): boolean {
   return true;
 }
 
+/**
+ * `JSON.stringify(s)`: quotes alone when nothing in `s` needs escaping (no quote, backslash, control
+ * character or surrogate), the common case of an id or a slug, which is cheaper than calling the builtin.
+ */
+function jsonString(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(s);
+  }
+  return `"${s}"`;
+}
+
 /** `JSON.stringify(args)` built directly when every argument is a primitive; `undefined` otherwise. */
 function primitiveArgsJson(args: readonly unknown[]): string | undefined {
   let json = "[";
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (i > 0) json += ",";
-    if (typeof a === "string") json += JSON.stringify(a);
+    if (typeof a === "string") json += jsonString(a);
     else if (a === null || typeof a === "boolean" || (typeof a === "number" && Number.isFinite(a))) json += String(a);
     else return undefined;
   }

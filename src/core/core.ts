@@ -10,6 +10,8 @@ import type { CacheStore } from "../stores/types.js";
 import { createContext, type CoreContext, type CoreParts } from "./context.js";
 import { read, type ReadDeps } from "./read.js";
 import type { CachebackResult, InvalidateResult, PeekResult, RefreshOutcome, TypedFetch, TypedFetchWithStatus } from "./results.js";
+import { KeyCache } from "./key-cache.js";
+import { Plans } from "./plan.js";
 import { RefreshScheduler } from "./scheduler.js";
 import type { Fetcher, SyncFetcher } from "./sync-fetch.js";
 import type { TagInvalidation } from "./tag-verbs.js";
@@ -53,7 +55,8 @@ export class CachebackCore {
       ctx,
       scheduler: new RefreshScheduler(ctx),
       sync: () => (sync ??= import("./sync-fetch.js").then((m) => new m.SyncFetcher(ctx))),
-      plans: new WeakMap(),
+      plans: new Plans(),
+      keys: new KeyCache(parts.settings.prefix),
       deadlines: new Deadlines(parts.settings.readTimeoutMs, "read of "),
     };
   }

@@ -23,24 +23,39 @@ function makePlan(settings: CoreSettings, options: FetchOptions<unknown>, key: s
 }
 
 /**
+ * Plans of frozen option objects (a job's, or a read's without options), made once per instance and
+ * kept; the one used last is checked first, as hits on one job tend to come in runs.
+ */
+export class Plans {
+  readonly #byOptions = new WeakMap<object, Plan>();
+  #lastOptions: object | undefined;
+  #lastPlan: Plan | undefined;
+
+  /** The plan of `options`: kept when they are frozen, made afresh otherwise. */
+  of(settings: CoreSettings, options: FetchOptions<unknown>, key: string): Plan {
+    if (options === this.#lastOptions) return this.#lastPlan!;
+    if (!Object.isFrozen(options)) return makePlan(settings, options, key);
+    let plan = this.#byOptions.get(options);
+    if (!plan) this.#byOptions.set(options, (plan = makePlan(settings, options, key)));
+    this.#lastOptions = options;
+    this.#lastPlan = plan;
+    return plan;
+  }
+}
+
+/**
  * The resolved options and the tags of one read. A job's options are frozen, so its plan is made once
  * and kept in `plans`; a call's own options object is planned each time.
  * @throws CachebackOptionsError for options out of range or a bad tag.
  */
 export function planRead(
-  plans: WeakMap<object, Plan>,
+  plans: Plans,
   settings: CoreSettings,
   options: FetchOptions<unknown>,
   args: readonly unknown[],
   key: string,
 ): { opts: ResolvedRefreshOptions; tags: readonly string[]; memory: MemorySettings | undefined } {
-  let plan: Plan | undefined;
-  if (Object.isFrozen(options)) {
-    plan = plans.get(options);
-    if (!plan) plans.set(options, (plan = makePlan(settings, options, key)));
-  } else {
-    plan = makePlan(settings, options, key);
-  }
+  const plan = plans.of(settings, options, key);
   if (plan.tags) return plan as { opts: ResolvedRefreshOptions; tags: readonly string[]; memory: MemorySettings | undefined };
   return { opts: plan.opts, memory: plan.memory, tags: entryTags([settings.defaultTags, options.tags], args, key) };
 }

@@ -5,7 +5,8 @@ import type { Serializer } from "../serializer.js";
 import type { SpanRef } from "../telemetry/types.js";
 import type { CoreContext } from "./context.js";
 import type { MemorySettings } from "./memory-tier.js";
-import type { Plan } from "./plan.js";
+import type { KeyCache } from "./key-cache.js";
+import type { Plans } from "./plan.js";
 import type { RefreshScheduler } from "./scheduler.js";
 import type { Fetcher, SyncFetcher } from "./sync-fetch.js";
 
@@ -15,7 +16,9 @@ export interface ReadDeps {
   scheduler: RefreshScheduler;
   sync: () => Promise<SyncFetcher>;
   /** Plans of frozen option objects (a job's), so a job's reads resolve their options once. */
-  plans: WeakMap<object, Plan>;
+  plans: Plans;
+  /** The keys read recently, taken apart and with their Redis keys. */
+  keys: KeyCache;
   /** The read timeout, without a timer made per read. */
   deadlines: Deadlines;
 }

@@ -2,7 +2,8 @@ import type { Watched } from "../deadlines.js";
 import type { CachebackTimeoutError } from "../errors.js";
 import { HashNotReadyError, hashReady } from "../hash.js";
 import { entryAgeSeconds, type Envelope, type StoredEntry } from "../entry.js";
-import { entryKeys, splitKey, type CacheKey } from "../keys.js";
+import type { CacheKey } from "../keys.js";
+import type { ReadKey } from "./key-cache.js";
 import type { FetchOptions } from "../options.js";
 import { jsonSerializer, type Serializer } from "../serializer.js";
 import { planRead } from "./plan.js";
@@ -51,39 +52,29 @@ export function read<T>(
     if (tel) return tel.read(key, valueOnly, (s) => read(deps, key, fn, options, false, s));
     if (telReady) return telReady.then(() => read(deps, key, fn, options, valueOnly as true));
   }
-  let name: string;
-  let args: unknown[];
+  let parts: ReadKey;
   try {
-    ({ name, args } = splitKey(key));
+    parts = deps.keys.of(key);
   } catch (error) {
+    // Long arguments are hashed; outside Node.js the hash loads at start-up: a read that came first waits for it.
+    if (error instanceof HashNotReadyError) return hashReady().then(() => read(deps, key, fn, options, valueOnly as true, span));
     return Promise.reject(error);
   }
-  return readParts(deps, name, args, fn, options, valueOnly, span);
+  return readParts(deps, parts, fn, options, valueOnly, span);
 }
 
-/**
- * {@link read} of a key already split into a job name and checked arguments (a job's call: no key array
- * to build and take apart again).
- */
-export function readParts<T>(
-  deps: ReadDeps,
-  name: string,
-  args: unknown[],
-  fn: Fetcher,
-  options: FetchOptions<T> = NO_OPTIONS as FetchOptions<T>,
-  valueOnly = false,
-  span?: SpanRef,
-): Promise<unknown> {
+/** {@link read} of a key already taken apart. */
+function readParts<T>(deps: ReadDeps, parts: ReadKey, fn: Fetcher, options: FetchOptions<T>, valueOnly: boolean, span: SpanRef | undefined): Promise<unknown> {
   const { ctx } = deps;
+  const { name, args, keys } = parts;
   let r: LeanRead<T>;
   try {
-    const keys = entryKeys(ctx.settings.prefix, name, args);
     const { opts, tags, memory } = planRead(deps.plans, ctx.settings, options as FetchOptions<unknown>, args, keys.entry);
     const serializer = (options.serializer ?? jsonSerializer) as Serializer<T>;
     r = { deps, keys, name, args, fn, options, opts, tags, memory, serializer, span, valueOnly, resolve: undefined, deadline: 0, over: false, subject: keys.entry, timedOut: readTimedOut };
   } catch (error) {
     // Long arguments are hashed; outside Node.js the hash loads at start-up: a read that came first waits for it.
-    if (error instanceof HashNotReadyError) return hashReady().then(() => readParts(deps, name, args, fn, options, valueOnly, span));
+    if (error instanceof HashNotReadyError) return hashReady().then(() => readParts(deps, parts, fn, options, valueOnly, span));
     return Promise.reject(error);
   }
   if (r.memory) {

@@ -38,6 +38,7 @@ function reads(memo: boolean): Reads | Promise<Reads> {
 
 /** Reads `key` from `store`, once per server request for the same store and key when `memo` is on. */
 export function requestMemoRead(store: CacheStore, key: string, memo: boolean): Promise<StoredEntry> {
+  if (!memo) return store.get(key);
   const r = reads(memo);
   return "then" in r ? r.then((m) => m.get(store, key)) : r.get(store, key);
 }

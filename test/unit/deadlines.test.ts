@@ -94,4 +94,19 @@ describe("Deadlines: one timer for every operation in flight", () => {
       }
     }
   });
+
+  it("reads the clock once per burst: operations started in one run of microtasks share its start", async () => {
+    vi.useFakeTimers();
+    const d = new Deadlines(1000, "op ");
+    const first = d.race(new Promise<number>(() => undefined), "first").catch(() => Date.now());
+    vi.advanceTimersByTime(300); // the clock moves, but no microtask has run: the same burst
+    const second = d.race(new Promise<number>(() => undefined), "second").catch(() => Date.now());
+    const started = Date.now() - 300;
+    await vi.advanceTimersByTimeAsync(0); // the burst ends here
+    const third = d.race(new Promise<number>(() => undefined), "third").catch(() => Date.now());
+    await vi.advanceTimersByTimeAsync(1000);
+    expect((await first) - started).toBe(1000);
+    expect((await second) - started).toBe(1000);
+    expect((await third) - started).toBe(1300);
+  });
 });

@@ -261,6 +261,8 @@ describe("keys and options", () => {
     const h = harness();
     await expect(h.cb.fetch("", () => 1)).rejects.toThrow(/non-empty job name/);
     await expect(h.cb.fetch("a\nb", () => 1)).rejects.toThrow(/control character/);
+    for (const c of ["\u0000", "\u001f", "\u007f"]) await expect(h.cb.fetch(`job${c}`, () => 1)).rejects.toThrow(/control character/);
+    expect(await h.cb.fetch("job\u0080\u2028ü", () => 1)).toBe(1);
     await expect(h.cb.fetch(["a", new Date()] as never, () => 1)).rejects.toThrow(/must be plain JSON/);
     await expect(h.cb.fetch("a", () => 1, { lifetime: -1 })).rejects.toThrow(/lifetime must be a non-negative/);
     await expect(h.cb.fetch("a", () => 1, { lifetime: 100, ttl: 10 })).rejects.toThrow(/ttl \(10 s\) must be at least lifetime/);
@@ -326,5 +328,18 @@ describe("key ids of primitive arguments", () => {
     const { canonicalJson, entryId } = await import("../../src/keys.js");
     const cases: unknown[][] = [[1], ["a\"b\n", 2.5, -0, 1e21, true, null], ["ü🚀", false], [0, "0"]];
     for (const args of cases) expect(entryId("j", args)).toBe(`j:${canonicalJson(args)}`);
+  });
+
+  it("quote every string as JSON.stringify does, whatever characters it holds", async () => {
+    const { canonicalJson, entryId } = await import("../../src/keys.js");
+    // Each character that JSON escapes or that the quick path must leave to JSON.stringify, alone and amid plain text.
+    const chars = ['"', "\\", "\u0000", "\u001f", "\u007f", "\u2028", "\ud83d", "\ude80", "\ud83d\ude80", "/", "é", "\t", " "];
+    for (const c of chars) {
+      for (const s of [c, `id-${c}`, `${c}-id`, `a${c}b${c}`]) {
+        expect(entryId("j", [s])).toBe(`j:${canonicalJson([s])}`);
+        expect(entryId("j", [s, s])).toBe(`j:${JSON.stringify([s, s])}`);
+      }
+    }
+    expect(entryId("j", ["post-42", ""])).toBe('j:["post-42",""]');
   });
 });
