@@ -1,4 +1,12 @@
+import { burstClock } from "./burst-clock.js";
 import { CachebackTimeoutError } from "./errors.js";
+
+/**
+ * When an operation started: `performance.now()`, read once for the operations started in one burst. One
+ * started late in a long burst counts its time from the burst's start, which ends it early by at most
+ * that burst's length.
+ */
+const startTime = burstClock(() => performance.now());
 
 /**
  * An operation that {@link Deadlines} watches. It is the caller's own object (a read's state), so that
@@ -21,7 +29,7 @@ const FIRST_CAPACITY = 64;
 /**
  * Time limits for many short operations of one duration (an instance's reads). Every operation has the
  * same duration, so their deadlines come in the order they started: they wait in a queue, and one timer,
- * armed for the oldest one still running, serves them all. Watching an operation is a clock read and a
+ * armed for the oldest one still running, serves them all. Watching an operation is a clock read (one per burst of them) and a
  * place in a ring buffer, ending it a flag: no timer, closure or handle is made per operation. The timer
  * is made again at most once per duration while operations keep coming, and never keeps a process alive.
  */
@@ -35,11 +43,6 @@ export class Deadlines {
   #head = 0;
   #size = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  /** The clock reading shared by the operations started in the current burst (see {@link Deadlines.#startTime}). */
-  #burstStart: number | undefined;
-  readonly #endBurst = (): void => {
-    this.#burstStart = undefined;
-  };
 
   /** @param what names the operations in timeout errors, before each one's subject ("read of "). */
   constructor(ms: number, what: string) {
@@ -53,7 +56,7 @@ export class Deadlines {
    * if {@link done} is not called within the time. Call {@link done} when the operation settles.
    */
   watch(op: Watched): void {
-    op.deadline = this.#startTime() + this.#ms;
+    op.deadline = startTime() + this.#ms;
     op.over = false;
     if (this.#size === this.#ring.length) this.#grow();
     this.#ring[(this.#head + this.#size) & (this.#ring.length - 1)] = op;
@@ -83,20 +86,6 @@ export class Deadlines {
         (error: unknown) => this.done(op) && reject(error),
       );
     });
-  }
-
-  /**
-   * The start time of an operation: `performance.now()`, read once for all the operations started in one
-   * burst (until the microtasks queued so far have run). A clock read costs as much as the rest of a hit's
-   * bookkeeping here, and many reads start together (a page's, a pipeline's); an operation started late in a
-   * long burst counts its time from the burst's start, which ends it early by at most that burst's length.
-   */
-  #startTime(): number {
-    if (this.#burstStart === undefined) {
-      this.#burstStart = performance.now();
-      queueMicrotask(this.#endBurst);
-    }
-    return this.#burstStart;
   }
 
   /** The oldest operation still watched (or over but not dropped yet). */

@@ -159,7 +159,7 @@ const NOT_FRESH: unique symbol = Symbol("not fresh");
 function freshValue<T>(r: Read<T>, stored: StoredEntry, fromMemory: boolean): T | typeof NOT_FRESH {
   if (typeof stored !== "object" || stored === null || (stored.tags !== undefined && !fromMemory)) return NOT_FRESH;
   const { ctx } = r.deps;
-  const now = ctx.now();
+  const now = ctx.settings.hitNow();
   if (now >= stored.freshUntil) return NOT_FRESH;
   let value: T;
   try {
@@ -177,7 +177,7 @@ function freshValue<T>(r: Read<T>, stored: StoredEntry, fromMemory: boolean): T 
 
 /** The full result of a fresh hit (what `fetchWithStatus` returns). */
 function hitResult<T>(r: Read<T>, entry: Envelope, value: T, fromMemory: boolean): CachebackResult<T> {
-  const age = entryAgeSeconds(entry, r.deps.ctx.now());
+  const age = entryAgeSeconds(entry, r.deps.ctx.settings.hitNow());
   const result: CachebackResult<T> = { value, status: "hit", reason: "fresh", syncFetch: false, age, refreshScheduled: false, background: SETTLED };
   if (fromMemory) result.fromMemory = true;
   return result;

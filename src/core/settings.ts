@@ -25,6 +25,11 @@ export interface CoreSettings {
   backgroundTimeoutMs: number;
   /** The wall clock, ms since the epoch. */
   now: () => number;
+  /**
+   * The clock of a fresh hit's check: `now` when the configuration gives one, otherwise `Date.now` read
+   * once per burst of reads (`burstClock`), as a clock read is a large part of a hit's own cost.
+   */
+  hitNow: () => number;
   /** Where write versions come from. */
   versions: VersionClock;
   /** Memoise store reads per request with React `cache()` (inside a Next.js server, where renders are). */

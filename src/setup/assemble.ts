@@ -1,5 +1,6 @@
 import type { CachebackConfig } from "../config.js";
 import type { CoreParts } from "../core/context.js";
+import { burstClock } from "../burst-clock.js";
 import { resolveMemory } from "../core/memory-tier.js";
 import { maxTtlDefault, withinMaxTtl } from "../core/settings.js";
 import { resolveRefreshOptions } from "../options.js";
@@ -62,6 +63,7 @@ export function assemble(config: CachebackConfig = {}): CoreParts {
       readTimeoutMs: (config.readTimeout ?? env.readTimeout ?? 1) * 1000,
       backgroundTimeoutMs: (config.backgroundTimeout ?? 10) * 1000,
       now,
+      hitNow: config.now ?? burstClock(() => Date.now()),
       versions: config.now ? new VersionClock(config.now) : processVersionClock(),
       runInBackground: config.runInBackground ?? runInBackground,
       requestMemo: insideNext(),
