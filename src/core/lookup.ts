@@ -1,4 +1,4 @@
-import type { Envelope, StoredEntry } from "../entry.js";
+import { toStoredEntry, type Envelope, type StoredEntry } from "../entry.js";
 import { tagKey, type EntryKeys } from "../keys.js";
 import type { TaggedRead } from "../stores/types.js";
 import { tagVerdict, type TagStamp, type TagVerdict } from "../tags/stamps.js";
@@ -37,7 +37,7 @@ export async function lookup(ctx: CoreContext, plan: LookupPlan): Promise<Lookup
   const { keys, tags, timeoutMs } = plan;
   if (tags.length === 0) {
     const read = requestMemoRead(ctx.store, keys.entry, plan.memo && ctx.settings.requestMemo);
-    return settle(ctx, plan, await withTimeout(read, timeoutMs, () => `read of ${keys.entry}`), undefined);
+    return settle(ctx, plan, toStoredEntry(await withTimeout(read, timeoutMs, () => `read of ${keys.entry}`)), undefined);
   }
   const stampKeys = tags.map((tag) => tagKey(ctx.settings.prefix, tag));
   const read: Promise<TaggedRead> = requestMemoTaggedRead(ctx.store, keys.entry, stampKeys, plan.memo && ctx.settings.requestMemo);

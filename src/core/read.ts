@@ -1,7 +1,7 @@
 import type { Watched } from "../deadlines.js";
 import type { CachebackTimeoutError } from "../errors.js";
 import { HashNotReadyError, hashReady } from "../hash.js";
-import { entryAgeSeconds, type Envelope, type StoredEntry } from "../entry.js";
+import { entryAgeSeconds, toStoredEntry, type Envelope, type StoredEntry } from "../entry.js";
 import type { CacheKey } from "../keys.js";
 import type { ReadKey } from "./key-cache.js";
 import type { FetchOptions } from "../options.js";
@@ -125,8 +125,9 @@ function grabResolve(resolve: (value: unknown) => void): void {
 }
 
 /** The store answered a lean read in time (or late: then the read was served from the fetcher already). */
-function storeAnswered<T>(r: LeanRead<T>, stored: StoredEntry): void {
+function storeAnswered<T>(r: LeanRead<T>, raw: unknown): void {
   if (!r.deps.deadlines.done(r)) return;
+  const stored = toStoredEntry(raw);
   const value = freshValue(r, stored, false);
   if (value === NOT_FRESH) r.resolve!(serve(r, stored, r.valueOnly));
   else r.resolve!(r.valueOnly ? value : hitResult(r, stored as Envelope, value as T, false));

@@ -1,4 +1,3 @@
-import type { StoredEntry } from "../entry.js";
 import type { CacheStore, TaggedRead } from "../stores/types.js";
 
 /**
@@ -8,13 +7,16 @@ import type { CacheStore, TaggedRead } from "../stores/types.js";
  * not memoised.
  */
 interface Reads {
-  get: (store: CacheStore, key: string) => Promise<StoredEntry>;
+  get: (store: CacheStore, key: string) => Promise<unknown>;
   /** `stampKeys` joined by newlines: React `cache()` compares arguments by identity, strings by value. */
   tagged: (store: CacheStore, key: string, stampKeys: string) => Promise<TaggedRead>;
 }
 
+/** A store's raw read when it has one (`toStoredEntry` makes the entry of either). */
+const readRaw = (store: CacheStore, key: string): Promise<unknown> => (store.getRaw ? store.getRaw(key) : store.get(key));
+
 const direct: Reads = {
-  get: (store, key) => store.get(key),
+  get: readRaw,
   tagged: (store, key, stampKeys) => store.getWithStamps(key, stampKeys.split("\n")),
 };
 let memoised: Reads | undefined;
@@ -36,9 +38,12 @@ function reads(memo: boolean): Reads | Promise<Reads> {
   return memoised ?? load();
 }
 
-/** Reads `key` from `store`, once per server request for the same store and key when `memo` is on. */
-export function requestMemoRead(store: CacheStore, key: string, memo: boolean): Promise<StoredEntry> {
-  if (!memo) return store.get(key);
+/**
+ * Reads `key` from `store`, once per server request for the same store and key when `memo` is on. It
+ * resolves to what the store read, raw or already decoded: `toStoredEntry` of it is the entry.
+ */
+export function requestMemoRead(store: CacheStore, key: string, memo: boolean): Promise<unknown> {
+  if (!memo) return readRaw(store, key);
   const r = reads(memo);
   return "then" in r ? r.then((m) => m.get(store, key)) : r.get(store, key);
 }

@@ -37,6 +37,13 @@ export interface CacheStore {
   readonly name: string;
   /** The entry under `key` (see {@link StoredEntry}): `toStoredEntry(whatYouRead)`. */
   get(key: string): Promise<StoredEntry>;
+  /**
+   * Optional: what `get` reads, before `toStoredEntry` (for `@upstash/redis`, the value its automatic
+   * deserialization made). Reads use it when it is there and decode the value themselves, which saves a
+   * promise per read; `toStoredEntry(await store.getRaw(key))` must equal `await store.get(key)` (the
+   * conformance suite checks it).
+   */
+  getRaw?(key: string): Promise<unknown>;
   /** The entry under `key` and the stamps under `stampKeys`, read together (Redis: one `MGET`). */
   getWithStamps(key: string, stampKeys: readonly string[]): Promise<TaggedRead>;
   /** The stamps under `stampKeys` (`null` where there is none). */

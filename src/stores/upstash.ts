@@ -47,6 +47,10 @@ export class UpstashStore implements CacheStore {
     return this.#redis.get<unknown>(key).then(toStoredEntry);
   }
 
+  getRaw(key: string): Promise<unknown> {
+    return this.#redis.get<unknown>(key);
+  }
+
   async getWithStamps(key: string, stampKeys: readonly string[]): Promise<TaggedRead> {
     const [entry, ...stamps] = await this.#redis.mget<unknown[]>(key, ...stampKeys);
     return { entry: toStoredEntry(entry), stamps: stamps.map(parseStamp) };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { encodeEnvelope, type Envelope, type StoredEntry } from "../entry.js";
+import { encodeEnvelope, toStoredEntry, type Envelope, type StoredEntry } from "../entry.js";
 import type { CacheStore } from "../stores/types.js";
 
 /** What {@link runStoreSuite} needs for each test: a store, a key prefix, and a way to let time pass. */
@@ -50,6 +50,17 @@ export function runStoreSuite(label: string, make: () => StoreSuiteSubject): voi
       expect(await store.get(`${prefix}junk`)).toBe("unreadable");
       await store.set(`${prefix}array`, "[1,2,3]", 60_000);
       expect(await store.get(`${prefix}array`)).toBe("unreadable");
+    });
+
+    it("getRaw, when the store has it, reads what get reads before toStoredEntry", async (ctx) => {
+      const { store, prefix } = make();
+      if (!store.getRaw) return ctx.skip();
+      await store.set(`${prefix}k`, entry(1000, { a: 1 }), 60_000);
+      await store.set(`${prefix}junk`, "not json at all", 60_000);
+      await store.set(`${prefix}array`, "[1,2,3]", 60_000);
+      for (const key of ["k", "junk", "array", "missing"].map((k) => `${prefix}${k}`)) {
+        expect(toStoredEntry(await store.getRaw(key)), key).toEqual(await store.get(key));
+      }
     });
 
     it("set expires after its ttl", async () => {
