@@ -17,7 +17,7 @@ import { runBill } from "./comparisons/bill.js";
 import { runBytes } from "./comparisons/bytes.js";
 import { runEndToEnd } from "./comparisons/e2e.js";
 import { runHandlerGet } from "./comparisons/handler.js";
-import { runHitCost } from "./comparisons/hit.js";
+import { FULL_SIZES as HIT_FULL_SIZES, runHitCost } from "./comparisons/hit.js";
 import { runRegenerate } from "./comparisons/regenerate.js";
 import { runFreeze, runStampede } from "./comparisons/instances.js";
 import { runMemoryTier } from "./comparisons/memory.js";
@@ -68,7 +68,7 @@ const SIZES = quick
       telemetry: { n: 20_000, rounds: 2, inFlight: [1, 64] },
     }
   : {
-      hit: { sequential: 300, concurrent: 10_000, inFlight: 64, rounds: 20 },
+      hit: HIT_FULL_SIZES,
       stale: { concurrency: [1, 8], windowMs: 1500 },
       miss: 500,
       stampede: { ks: [1, 2, 4, 8], readers: 250 },

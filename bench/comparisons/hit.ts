@@ -50,6 +50,14 @@ export interface HitResult {
 /** The entry's lifetimes and value in comparison 1 (bench/profile/hit-layers.ts reads the same). */
 export const PERIODS = { freshMs: 3_600_000, staleMs: 86_400_000 };
 export const VALUE = { id: 42, title: "A post title of moderate length", tags: ["a", "b", "c"], body: "x".repeat(400) };
+
+/**
+ * Comparison 1's sizes in a full run. One at a time, a hit is an HTTP round trip (about 0.9 ms here)
+ * and its ratio moves with the machine: with 300 hits a round, a second bare client (an A/A check) read
+ * anywhere from 0.93× to 1.06× of the first, wider than the 0.95× goal leaves. 1,000 hits a round (slices
+ * of 100) narrow it, for about 90 s more.
+ */
+export const FULL_SIZES: HitOptions = { sequential: 1_000, concurrent: 10_000, inFlight: 64, rounds: 20 };
 const KEY = "hit";
 
 type Subject = RoundSubject & { id: Who };

@@ -11,12 +11,12 @@
  *
  *   npx tsx bench/profile/hit-layers.ts [readers, comma-separated (default all)] [rounds (default 20)]
  *
- * Each run takes about 30 s per reader. It prints figures only; nothing is written.
+ * Each run takes about a minute per reader (comparison 1's full sizes). It prints figures only; nothing is written.
  */
 import "../lib/ensure-dist.js";
 import { Client } from "@upstash/qstash";
 import * as lib from "next-cacheback";
-import { PERIODS, VALUE } from "../comparisons/hit.js";
+import { FULL_SIZES, PERIODS, VALUE } from "../comparisons/hit.js";
 import { makeContender, upstashClient } from "../lib/contenders.js";
 import { startBenchContext } from "../lib/context.js";
 import { runRounds, spreadText, type RoundSubject } from "../lib/rounds.js";
@@ -64,7 +64,7 @@ for (const reader of asked) {
   }
 }
 
-const figures = await runRounds(ctx, subjects, { sequential: 300, concurrent: 10_000, inFlight: 64, rounds });
+const figures = await runRounds(ctx, subjects, { ...FULL_SIZES, rounds });
 console.log(`${rounds} rounds; ratio of throughput to the bare get (median, range); client CPU µs per hit`);
 for (const s of subjects) {
   const f = figures.get(s.id)!;
