@@ -191,7 +191,7 @@ export function hitSection(result: HitResult): Section {
       clientOverhead >= 0
         ? `with ${o.inFlight} in flight, where the client process's CPU sets the pace, a next-cacheback hit costs about ` +
           `${clientOverhead.toFixed(0)} µs more client CPU than the bare \`get\` (${ours.concurrent.cpuUsPerOp.toFixed(0)} against ` +
-          `${bare.concurrent.cpuUsPerOp.toFixed(0)} µs): the key's checks and canonical form, the envelope check and the read timeout's timer. ` +
+          `${bare.concurrent.cpuUsPerOp.toFixed(0)} µs): the read's own promise and its place in the read timeout's queue, the envelope check, and the key's lookup (a key read before is not checked or encoded again). ` +
           `That is what the in-flight ratio shows; against Upstash itself, a millisecond or more away, it is well under 1% of a hit`
         : `a next-cacheback hit cost no more client CPU than the bare \`get\` in this run`
     }. The REST server spent about ${(bare.serverCpuUsPerHit ?? 0).toFixed(0)} µs of CPU per request. The REST server, like Upstash, ` +
