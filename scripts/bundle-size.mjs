@@ -10,6 +10,7 @@
 //   node scripts/bundle-size.mjs                       dist/index.js
 //   node scripts/bundle-size.mjs --entry dist/dev/index.js
 //   node scripts/bundle-size.mjs --json                machine-readable
+//   node scripts/bundle-size.mjs --max 38099 --json    also fails (exit 1) when the static part is larger than that (npm run check:size)
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,13 +20,14 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 function usage(message) {
   if (message) console.error(message);
-  console.error("usage: node scripts/bundle-size.mjs [--entry dist/index.js] [--json] [--top 15]");
+  console.error("usage: node scripts/bundle-size.mjs [--entry dist/index.js] [--json] [--top 15] [--max BYTES]");
   process.exit(2);
 }
 
 let entry = "dist/index.js";
 let json = false;
 let top = 15;
+let max;
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
@@ -33,10 +35,12 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === "--entry") entry = argv[++i] ?? usage("--entry needs a path");
   else if (a.startsWith("--entry=")) entry = a.slice("--entry=".length);
   else if (a === "--top") top = Number(argv[++i]);
+  else if (a === "--max") max = Number(argv[++i]);
   else if (a === "-h" || a === "--help") usage();
   else usage(`unknown argument: ${a}`);
 }
 if (!Number.isInteger(top) || top < 1) usage("--top needs a positive integer");
+if (max !== undefined && !(Number.isInteger(max) && max > 0)) usage("--max needs a positive number of bytes");
 
 const entryAbs = isAbsolute(entry) ? entry : resolve(root, entry);
 if (!existsSync(entryAbs)) {
@@ -189,8 +193,19 @@ const report = {
   staticOwnByDirectory: [...ownByDir].map(([dir, b]) => ({ directory: dir, bytes: b })).sort((a, b) => b.bytes - a.bytes),
 };
 
+/** With --max: fails when the static part is over the budget. The verdict goes to stderr (it shows with --json too). */
+function checkBudget() {
+  if (max === undefined) return;
+  if (report.static.bytes > max) {
+    console.error(`bundle-size: the static part is ${report.static.bytes} bytes, over the budget of ${max}: move what a hit does not need behind import(), or raise the budget on purpose.`);
+    process.exit(1);
+  }
+  console.error(`bundle-size: the static part is ${report.static.bytes} bytes, within the budget of ${max}.`);
+}
+
 if (json) {
   console.log(JSON.stringify(report, null, 2));
+  checkBudget();
   process.exit(0);
 }
 
@@ -217,3 +232,4 @@ console.log("next-cacheback's own files in the static part, by directory:");
 for (const x of report.staticOwnByDirectory) console.log(`  ${pad(x.bytes, 8)}  ${pad(kB(x.bytes), 9)}  ${x.directory}`);
 console.log("");
 console.log("(bytes in the output are esbuild's bytesInOutput per input; they do not add up to the chunk size, which also holds the module glue.)");
+checkBudget();

@@ -12,7 +12,6 @@ import { read, type ReadDeps } from "./read.js";
 import type { CachebackResult, InvalidateResult, PeekResult, RefreshOutcome, TypedFetch, TypedFetchWithStatus } from "./results.js";
 import { KeyCache } from "./key-cache.js";
 import { Plans } from "./plan.js";
-import { RefreshScheduler } from "./scheduler.js";
 import type { Fetcher, SyncFetcher } from "./sync-fetch.js";
 import type { TagInvalidation } from "./tag-verbs.js";
 import type { WriteOptions } from "./verbs.js";
@@ -53,7 +52,6 @@ export class CachebackCore {
     let sync: Promise<SyncFetcher> | undefined;
     this.#deps = {
       ctx,
-      scheduler: new RefreshScheduler(ctx),
       sync: () => (sync ??= import("./sync-fetch.js").then((m) => new m.SyncFetcher(ctx))),
       plans: new Plans(),
       keys: new KeyCache(parts.settings.prefix),
@@ -108,7 +106,7 @@ export class CachebackCore {
    * was written with.
    */
   invalidate(key: CacheKey, options?: WriteOptions): Promise<InvalidateResult> {
-    return verbs().then((v) => v.invalidate(this.#ctx, this.#deps.scheduler, key, options));
+    return verbs().then((v) => v.invalidate(this.#ctx, this.#deps, key, options));
   }
 
   /** Removes an entry (and its refresh lock). The next read is a miss. */

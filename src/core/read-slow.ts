@@ -5,6 +5,7 @@ import { lookup, settle, type Lookup, type LookupPlan } from "./lookup.js";
 import type { Copy } from "./memory-tier.js";
 import { FAILED, type Read } from "./read-types.js";
 import { SETTLED, type RefreshRequest } from "./request.js";
+import { schedulerOf } from "./scheduler.js";
 import type { CachebackResult } from "./results.js";
 
 const STORE_ERROR: ReadState = Object.freeze({ state: "miss", reason: "store-error" });
@@ -74,7 +75,7 @@ async function decideAndServe<T>(r: Read<T>, stored: StoredEntry | Copy | typeof
     if (r.memory && !copy) ctx.memory.remember(name, keys.entry, entry, tags, now, r.memory, { reason, tag });
     ctx.events.emit("stale", copy ? { key: keys.entry, age, syncFetch: false, reason, tag, memory: true } : { key: keys.entry, age, syncFetch: false, reason, tag });
     // A copy's refresh is asked for once: the copy's later reads know it is on its way.
-    const background = copy?.asked ? SETTLED : deps.scheduler.request(request, "stale");
+    const background = copy?.asked ? SETTLED : schedulerOf(deps).request(request, "stale");
     if (copy) copy.asked = true;
     const result: CachebackResult<T> = { value: value as T, status: "stale", reason, tag, syncFetch: false, age, refreshScheduled: true, background };
     if (copy) result.fromMemory = true;
@@ -91,7 +92,7 @@ async function decideAndServe<T>(r: Read<T>, stored: StoredEntry | Copy | typeof
       ctx.events.emit("refresh-failed", { key: keys.entry, job: name, error, sync: true });
       const age = entryAgeSeconds(entry, ctx.now());
       ctx.events.emit("stale", { key: keys.entry, age, syncFetch: false, reason, tag });
-      const background = deps.scheduler.request(request, "stale");
+      const background = schedulerOf(deps).request(request, "stale");
       return { value: value as T, status: "stale", reason, tag, syncFetch: false, age, refreshScheduled: true, background };
     }
   }
@@ -99,7 +100,7 @@ async function decideAndServe<T>(r: Read<T>, stored: StoredEntry | Copy | typeof
   // Miss: absent, expired by a tag, unreadable, or the store is down.
   if (options.fetchOnMiss === false && reason !== "store-error") {
     ctx.events.emit("miss", { key: keys.entry, syncFetch: false, reason, tag });
-    const background = deps.scheduler.request(request, "miss");
+    const background = schedulerOf(deps).request(request, "miss");
     return { value: (options.empty ?? null) as T, status: "miss", reason, tag, syncFetch: false, age: null, refreshScheduled: true, background };
   }
   ctx.events.emit("miss", { key: keys.entry, syncFetch: true, reason, tag });

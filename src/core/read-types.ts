@@ -13,7 +13,8 @@ import type { Fetcher, SyncFetcher } from "./sync-fetch.js";
 /** What the read path works with. */
 export interface ReadDeps {
   ctx: CoreContext;
-  scheduler: RefreshScheduler;
+  /** Made with the first refresh asked for (`schedulerOf`): the scheduling code loads with it, not with hits. */
+  scheduler?: RefreshScheduler;
   sync: () => Promise<SyncFetcher>;
   /** Plans of frozen option objects (a job's), so a job's reads resolve their options once. */
   plans: Plans;

@@ -7,6 +7,17 @@ import { SETTLED, type RefreshRequest } from "./request.js";
 
 export type { RefreshReason, RefreshRequest } from "./request.js";
 
+/** Where an instance keeps its scheduler: made with the first refresh asked for (a hit never needs one). */
+export interface SchedulerSlot {
+  ctx: CoreContext;
+  scheduler?: RefreshScheduler;
+}
+
+/** The instance's scheduler, made on first use. */
+export function schedulerOf(slot: SchedulerSlot): RefreshScheduler {
+  return (slot.scheduler ??= new RefreshScheduler(slot.ctx));
+}
+
 /** How long a process skips its own repeated refresh requests for one entry (capped by refreshTimeout). */
 const REFRESH_REQUEST_MEMO_MS = 250;
 /** Past this many remembered requests, the expired ones are swept. */

@@ -9,7 +9,7 @@ import type { CoreContext } from "./context.js";
 import { decide } from "./decide.js";
 import { encodeEntry } from "./encode.js";
 import type { InvalidateResult, PeekResult } from "./results.js";
-import type { RefreshScheduler } from "./scheduler.js";
+import { schedulerOf, type SchedulerSlot } from "./scheduler.js";
 import { resolveOptions } from "./settings.js";
 
 /** Options of the verbs that write: the refresh options, the serializer and the tags of the entry. */
@@ -36,7 +36,7 @@ async function writeVersion(ctx: CoreContext, tags: readonly string[]): Promise<
  * Marks an entry stale and queues a refresh at once, whoever holds the refresh lock. Without a
  * `lifetime` option the refreshed entry keeps the lifetime it was written with.
  */
-export async function invalidate(ctx: CoreContext, scheduler: RefreshScheduler, key: CacheKey, options?: WriteOptions): Promise<InvalidateResult> {
+export async function invalidate(ctx: CoreContext, slot: SchedulerSlot, key: CacheKey, options?: WriteOptions): Promise<InvalidateResult> {
   const { name, args, keys } = keysOf(ctx, key);
   const tags = entryTags([ctx.settings.defaultTags, options?.tags], args, keys.entry);
   let kept: RefreshOptions | undefined;
@@ -53,7 +53,7 @@ export async function invalidate(ctx: CoreContext, scheduler: RefreshScheduler, 
   const token = crypto.randomUUID();
   await ctx.store.forceLock(keys.lock, token, opts.refreshTimeout * 1000);
   try {
-    const messageId = await (await scheduler.dispatcher()).publishNow({
+    const messageId = await (await schedulerOf(slot).dispatcher()).publishNow({
       // The refresh's span is a child of what was active (a server action's, a route's span).
       request: { keys, job: name, args, options: opts, tags, trace: ctx.tel?.carrier() },
       token,
