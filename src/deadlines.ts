@@ -29,9 +29,10 @@ const FIRST_CAPACITY = 64;
 /**
  * Time limits for many short operations of one duration (an instance's reads). Every operation has the
  * same duration, so their deadlines come in the order they started: they wait in a queue, and one timer,
- * armed for the oldest one still running, serves them all. Watching an operation is a clock read (one per burst of them) and a
- * place in a ring buffer, ending it a flag: no timer, closure or handle is made per operation. The timer
- * is made again at most once per duration while operations keep coming, and never keeps a process alive.
+ * armed for the oldest one still running, serves them all. Watching an operation is a clock read (one per
+ * burst of them) and a place in a ring buffer, ending it a flag: no timer, closure or handle is made per
+ * operation. The timer is made again at most once per duration while operations keep coming, and never
+ * keeps a process alive.
  */
 export class Deadlines {
   readonly #ms: number;

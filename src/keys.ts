@@ -178,6 +178,19 @@ export function entryKeys(prefix: string, name: string, args: readonly unknown[]
   return new EntryKeys(prefix, entryId(name, args));
 }
 
+/** A cache key taken apart and checked, with the Redis keys of its entry under an instance prefix. */
+export interface KeyParts {
+  name: string;
+  args: unknown[];
+  keys: EntryKeys;
+}
+
+/** {@link splitKey} and {@link entryKeys} of `key` under `prefix`. */
+export function keyParts(prefix: string, key: CacheKey): KeyParts {
+  const { name, args } = splitKey(key);
+  return { name, args, keys: entryKeys(prefix, name, args) };
+}
+
 /** The Redis key of a tag's stamp under `prefix` (the tag already encoded). */
 export function tagKey(prefix: string, tag: string): string {
   return `${prefix}tag:${tag}`;

@@ -1,6 +1,6 @@
 import type { CachebackEvent, CachebackEvents, CachebackEventType } from "../events.js";
 import { Deadlines } from "../deadlines.js";
-import { entryKeys, splitKey, type CacheKey } from "../keys.js";
+import { keyParts, type CacheKey } from "../keys.js";
 import type { RefreshMessage } from "../message.js";
 import type { FetchOptions } from "../options.js";
 import type { RefreshQueue, SigningKeys } from "../queues/types.js";
@@ -72,8 +72,7 @@ export class CachebackCore {
 
   /** The Redis key an entry is stored under. */
   key(key: CacheKey): string {
-    const { name, args } = splitKey(key);
-    return entryKeys(this.prefix, name, args).entry;
+    return keyParts(this.prefix, key).keys.entry;
   }
 
   /**

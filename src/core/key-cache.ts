@@ -1,12 +1,4 @@
-import { entryKeys, splitKey, type CacheKey, type EntryKeys } from "../keys.js";
-
-/** A cache key taken apart and checked, with the Redis keys of its entry: what a read needs of it. */
-export interface ReadKey {
-  name: string;
-  /** Frozen when it comes from the cache: it is shared by every read of the key. */
-  args: unknown[];
-  keys: EntryKeys;
-}
+import { keyParts, type CacheKey, type KeyParts } from "../keys.js";
 
 /** Entries kept before the cache starts over: about 200 kB at most. */
 const MAX_ENTRIES = 1024;
@@ -15,7 +7,7 @@ const MAX_ENTRIES = 1024;
 const NO_ARG: unique symbol = Symbol("no argument");
 
 /**
- * The {@link ReadKey} of the keys read recently: a hit on a key read before costs two map lookups instead
+ * The {@link KeyParts} of the keys read recently: a hit on a key read before costs two map lookups instead
  * of checking the key, building its JSON and its Redis key strings again. Only keys with at most one
  * argument, a string, a finite number, a boolean or null, are kept (the keys of most reads); others are
  * worked out each time. Keys are kept per instance (they depend on its prefix) and at most
@@ -23,7 +15,7 @@ const NO_ARG: unique symbol = Symbol("no argument");
  */
 export class KeyCache {
   readonly #prefix: string;
-  readonly #byName = new Map<string, Map<unknown, ReadKey>>();
+  readonly #byName = new Map<string, Map<unknown, KeyParts>>();
   #size = 0;
 
   constructor(prefix: string) {
@@ -32,10 +24,10 @@ export class KeyCache {
 
   /**
    * The parts and Redis keys of `key`.
-   * @throws CachebackKeyError for a key that cannot be used (as `splitKey` says).
+   * @throws CachebackKeyError for a key that cannot be used (as `keyParts` says).
    * @throws HashNotReadyError when the key's arguments need a hash that has not loaded yet.
    */
-  of(key: CacheKey): ReadKey {
+  of(key: CacheKey): KeyParts {
     let name: unknown;
     let arg: unknown = NO_ARG;
     if (typeof key === "string") name = key;
@@ -52,19 +44,18 @@ export class KeyCache {
     return made;
   }
 
-  #make(key: CacheKey): ReadKey {
-    const { name, args } = splitKey(key);
-    return { name, args, keys: entryKeys(this.#prefix, name, args) };
+  #make(key: CacheKey): KeyParts {
+    return keyParts(this.#prefix, key);
   }
 
-  #keep(made: ReadKey, arg: unknown): void {
+  #keep(made: KeyParts, arg: unknown): void {
     if (this.#size >= MAX_ENTRIES) {
       this.#byName.clear();
       this.#size = 0;
     }
     let byArg = this.#byName.get(made.name);
     if (byArg === undefined) this.#byName.set(made.name, (byArg = new Map()));
-    Object.freeze(made.args);
+    Object.freeze(made.args); // shared by every read of the key from now on
     byArg.set(arg, made);
     this.#size++;
   }

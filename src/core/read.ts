@@ -2,8 +2,7 @@ import type { Watched } from "../deadlines.js";
 import type { CachebackTimeoutError } from "../errors.js";
 import { HashNotReadyError, hashReady } from "../hash.js";
 import { entryAgeSeconds, toStoredEntry, type Envelope, type StoredEntry } from "../entry.js";
-import type { CacheKey } from "../keys.js";
-import type { ReadKey } from "./key-cache.js";
+import type { CacheKey, KeyParts } from "../keys.js";
 import type { FetchOptions } from "../options.js";
 import { jsonSerializer, type Serializer } from "../serializer.js";
 import { planRead } from "./plan.js";
@@ -52,7 +51,7 @@ export function read<T>(
     if (tel) return tel.read(key, valueOnly, (s) => read(deps, key, fn, options, false, s));
     if (telReady) return telReady.then(() => read(deps, key, fn, options, valueOnly as true));
   }
-  let parts: ReadKey;
+  let parts: KeyParts;
   try {
     parts = deps.keys.of(key);
   } catch (error) {
@@ -64,7 +63,7 @@ export function read<T>(
 }
 
 /** {@link read} of a key already taken apart. */
-function readParts<T>(deps: ReadDeps, parts: ReadKey, fn: Fetcher, options: FetchOptions<T>, valueOnly: boolean, span: SpanRef | undefined): Promise<unknown> {
+function readParts<T>(deps: ReadDeps, parts: KeyParts, fn: Fetcher, options: FetchOptions<T>, valueOnly: boolean, span: SpanRef | undefined): Promise<unknown> {
   const { ctx } = deps;
   const { name, args, keys } = parts;
   let r: LeanRead<T>;

@@ -1,5 +1,5 @@
 import { entryAgeSeconds } from "../entry.js";
-import { entryKeys, splitKey, tagKey, type CacheKey, type EntryKeys } from "../keys.js";
+import { keyParts, tagKey, type CacheKey } from "../keys.js";
 import type { RefreshOptions } from "../options.js";
 import { jsonSerializer, type Serializer } from "../serializer.js";
 import { tagVerdict } from "../tags/stamps.js";
@@ -20,12 +20,6 @@ export interface WriteOptions<T = unknown> extends RefreshOptions {
   tags?: TagsOption<never[]>;
 }
 
-/** The Redis keys of an entry given as a cache key. */
-export function keysOf(ctx: CoreContext, key: CacheKey): { name: string; args: unknown[]; keys: EntryKeys } {
-  const { name, args } = splitKey(key);
-  return { name, args, keys: entryKeys(ctx.settings.prefix, name, args) };
-}
-
 /** The version of a write: the shared clock's for a tagged entry (one round trip), this process's otherwise. */
 async function writeVersion(ctx: CoreContext, tags: readonly string[]): Promise<number> {
   if (tags.length === 0) return ctx.settings.versions.next();
@@ -37,7 +31,7 @@ async function writeVersion(ctx: CoreContext, tags: readonly string[]): Promise<
  * `lifetime` option the refreshed entry keeps the lifetime it was written with.
  */
 export async function invalidate(ctx: CoreContext, slot: SchedulerSlot, key: CacheKey, options?: WriteOptions): Promise<InvalidateResult> {
-  const { name, args, keys } = keysOf(ctx, key);
+  const { name, args, keys } = keyParts(ctx.settings.prefix, key);
   const tags = entryTags([ctx.settings.defaultTags, options?.tags], args, keys.entry);
   let kept: RefreshOptions | undefined;
   if (options?.lifetime === undefined) {
@@ -69,7 +63,7 @@ export async function invalidate(ctx: CoreContext, slot: SchedulerSlot, key: Cac
 
 /** Removes an entry (and its refresh lock). The next read is a miss. */
 export async function remove(ctx: CoreContext, key: CacheKey): Promise<void> {
-  const { keys } = keysOf(ctx, key);
+  const { keys } = keyParts(ctx.settings.prefix, key);
   await ctx.store.delete(keys.entry, keys.lock);
   ctx.memory.forget(keys.entry);
 }
@@ -79,7 +73,7 @@ export async function remove(ctx: CoreContext, key: CacheKey): Promise<void> {
  * tagged entry written after a tag invalidation is fresh whatever this instance's clock says.
  */
 export async function set<T>(ctx: CoreContext, key: CacheKey, value: T, options?: WriteOptions<T>): Promise<void> {
-  const { args, keys } = keysOf(ctx, key);
+  const { args, keys } = keyParts(ctx.settings.prefix, key);
   const opts = resolveOptions(ctx.settings, options);
   const tags = entryTags([ctx.settings.defaultTags, options?.tags], args, keys.entry);
   const serializer = options?.serializer ?? (jsonSerializer as Serializer<T>);
@@ -91,7 +85,7 @@ export async function set<T>(ctx: CoreContext, key: CacheKey, value: T, options?
 
 /** Reads the stored entry with its status, age and tags; no fetch, no refresh, no events. */
 export async function peek<T>(ctx: CoreContext, key: CacheKey, options?: { serializer?: Serializer<T> }): Promise<PeekResult<T>> {
-  const { keys } = keysOf(ctx, key);
+  const { keys } = keyParts(ctx.settings.prefix, key);
   const stored = await ctx.store.get(keys.entry);
   const missing: PeekResult<T> = { status: "miss", value: undefined, age: null, writtenAt: null, freshUntil: null, corrupt: false, tags: [], invalidatedBy: null };
   if (stored === null) return missing;
