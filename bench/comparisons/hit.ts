@@ -2,7 +2,8 @@
  * 1. Hit cost: a read of a fresh entry through each cache vs a bare `get` of the same key over the same
  * client library (the physical limit of a hit: one round trip). Many short rounds in which every reader
  * runs in slices alternated with the bare get's, in an order that changes from round to round
- * (bench/lib/rounds.ts); each round gives a ratio, and the median over rounds is reported.
+ * (bench/lib/rounds.ts); each round gives a ratio, and the median over rounds is reported. A second bare
+ * client, timed as a reader, is the run's A/A check: how far its median lies from 1 is the run's noise.
  * Round trips are counted where they arrive: at the REST server for @upstash/redis, with MONITOR at
  * redis-server for ioredis. What is timed is each library's own call (`cb.fetch(key, fn)`,
  * `cachified({...})`, `cache.swr(...)`, `bento.getOrSet({...})`), as the bare get is the client's own.
@@ -17,7 +18,7 @@ import { ms, ratio, table, type Section } from "../lib/report.js";
 /** Sizes of the hit comparison. */
 export type HitOptions = RoundSizes;
 
-type Who = Library | "bare-upstash" | "bare-ioredis";
+type Who = Library | "bare-upstash" | "bare-upstash-aa" | "bare-ioredis";
 
 export type { Spread } from "../lib/rounds.js";
 
@@ -55,9 +56,13 @@ export const VALUE = { id: 42, title: "A post title of moderate length", tags: [
  * Comparison 1's sizes in a full run. One at a time, a hit is an HTTP round trip (about 0.9 ms here)
  * and its ratio moves with the machine: with 300 hits a round, a second bare client (an A/A check) read
  * anywhere from 0.93× to 1.06× of the first, wider than the 0.95× goal leaves. 1,000 hits a round (slices
- * of 100) narrow it, for about 90 s more.
+ * of 100) narrow it, for about 90 s more. With 64 in flight, one round's ratio still moves by ±15% (the
+ * A/A row: 0.85× to 1.24× in 20 rounds), and four times as many hits a round barely narrowed it (0.87× to
+ * 1.15× against 0.83× to 1.19×, hit-layers.ts): what moves is the machine from one moment to the next,
+ * not the count. More rounds help: the median's own error shrinks with the square root of their number,
+ * and 40 rounds (some 2 to 4 minutes more than 20) cut it by a factor of 1.4.
  */
-export const FULL_SIZES: HitOptions = { sequential: 1_000, concurrent: 10_000, inFlight: 64, rounds: 20 };
+export const FULL_SIZES: HitOptions = { sequential: 1_000, concurrent: 10_000, inFlight: 64, rounds: 40 };
 const KEY = "hit";
 
 type Subject = RoundSubject & { id: Who };
@@ -73,6 +78,7 @@ export async function runHitCost(ctx: BenchContext, options: HitOptions): Promis
   }
   const bareUpstash = upstashClient(ctx.servers);
   const bareIoredis = ioredisClient({ ioredisUrl: REDIS_URL }, "bench-bare-ioredis");
+  const secondUpstash = upstashClient(ctx.servers);
   const oursKey = contenders.get("next-cacheback")!.rawKey(KEY);
   const bentoKey = contenders.get("bentocache")!.rawKey(KEY);
   const bento = contenders.get("bentocache")!;
@@ -80,6 +86,7 @@ export async function runHitCost(ctx: BenchContext, options: HitOptions): Promis
   // Each reader's op is the library's own call (contender.hitOp), as the bare get is the client's own.
   const subjects: Subject[] = [
     { id: "bare-upstash", baseline: "bare-upstash", transport: "upstash", op: () => bareUpstash.get(oursKey) },
+    { id: "bare-upstash-aa", baseline: "bare-upstash", transport: "upstash", op: () => secondUpstash.get(oursKey) },
     ...(["next-cacheback", "cachified", "unkey"] as const).map((library) => ({
       id: library,
       baseline: "bare-upstash",
@@ -95,13 +102,15 @@ export async function runHitCost(ctx: BenchContext, options: HitOptions): Promis
     const { value } = await contenders.get(library)!.read(KEY);
     if (JSON.stringify(value) !== JSON.stringify(VALUE)) throw new Error(`${library} did not hit the seeded value: ${JSON.stringify(value).slice(0, 200)}`);
   }
-  if ((await bareUpstash.get(oursKey)) === null || (await bareIoredis.get(bentoKey)) === null) throw new Error("a bare get found no entry");
+  if ((await bareUpstash.get(oursKey)) === null || (await secondUpstash.get(oursKey)) === null || (await bareIoredis.get(bentoKey)) === null) {
+    throw new Error("a bare get found no entry");
+  }
 
   const figures = await runRounds(ctx, subjects, options);
   const rows: HitRow[] = subjects.map((s) => {
     const f = figures.get(s.id)!;
     const who = s.id as Who;
-    const label = who === "bare-upstash" ? "bare @upstash/redis get" : who === "bare-ioredis" ? "bare ioredis get" : LABELS[who];
+    const label = BARE_LABELS[who as keyof typeof BARE_LABELS] ?? LABELS[who as Library];
     return {
       who,
       label,
@@ -120,6 +129,15 @@ export async function runHitCost(ctx: BenchContext, options: HitOptions): Promis
   return { rows, options };
 }
 
+const BARE_LABELS = {
+  "bare-upstash": "bare @upstash/redis get",
+  "bare-upstash-aa": "bare @upstash/redis get, a second client (A/A check)",
+  "bare-ioredis": "bare ioredis get",
+} as const;
+
+/** Whether `who` is a baseline (a reader's ratios divide by its throughput). */
+const isBaseline = (who: Who) => who === "bare-upstash" || who === "bare-ioredis";
+
 /** The row of the bare `get` that `row` is measured against. */
 export function baselineOf(result: HitResult, row: HitRow): HitRow {
   return result.rows.find((r) => r.who === (row.transport === "upstash" ? "bare-upstash" : "bare-ioredis"))!;
@@ -133,7 +151,7 @@ export function hitSection(result: HitResult): Section {
     return [
       r.label,
       r.transport === "upstash" ? "REST (@upstash/redis)" : "TCP (ioredis)",
-      ...roundCells(r, r.who.startsWith("bare")),
+      ...roundCells(r, isBaseline(r.who)),
       r.requestsPerHit ? `${r.requestsPerHit.sequential.toFixed(2)} / ${r.requestsPerHit.concurrent.toFixed(3)}` : "n/a (TCP)",
       r.commandsPerHit.toFixed(2),
       `${r.sequential.cpuUsPerOp.toFixed(0)} / ${r.concurrent.cpuUsPerOp.toFixed(0)}`,
@@ -141,6 +159,7 @@ export function hitSection(result: HitResult): Section {
   });
   const ours = result.rows.find((r) => r.who === "next-cacheback")!;
   const bare = result.rows.find((r) => r.who === "bare-upstash")!;
+  const aa = result.rows.find((r) => r.who === "bare-upstash-aa");
   const peers = result.rows.filter((r) => r.transport === "upstash" && !r.who.startsWith("bare") && r.who !== "next-cacheback");
   const oursVsPeers = peers.map((p) => [
     LABELS[p.who as Library],
@@ -178,7 +197,12 @@ export function hitSection(result: HitResult): Section {
     `**Goal: ≥ 0.95× a bare \`get\`, one at a time and with ${o.inFlight} in flight.** next-cacheback (\`cb.fetch(key, fn)\` on a fresh entry): ` +
       `one at a time ${spreadText(ours.ratio.sequential)}, ${goal(ours.ratio.sequential.median)}; with ${o.inFlight} in flight ` +
       `${spreadText(ours.ratio.concurrent)}, ${goal(ours.ratio.concurrent.median)}. Each reader's timed call is the library's own ` +
-      `call, as the bare \`get\` is the client's own; the harness's clock reads around each call are paid by every reader alike.`,
+      `call, as the bare \`get\` is the client's own; the harness's clock reads around each call are paid by every reader alike.` +
+      (aa
+        ? ` The A/A check, a second bare client timed as a reader, read ${spreadText(aa.ratio.sequential)} one at a time and ` +
+          `${spreadText(aa.ratio.concurrent)} with ${o.inFlight} in flight: the same call against itself, so its distance from 1.00× ` +
+          `is this run's noise in every median above.`
+        : ""),
     "",
     `next-cacheback against the peers on the same transport (throughput, ours ÷ theirs):`,
     "",

@@ -9,7 +9,7 @@
  *   string  `cb.fetch("hit", fn)`: the whole read path with a string key
  *   ours    `cb.fetch(["item", "hit"], fn)`: the read comparison 1 times
  *
- *   npx tsx bench/profile/hit-layers.ts [readers, comma-separated (default all)] [rounds (default 20)]
+ *   npx tsx bench/profile/hit-layers.ts [readers, comma-separated (default all)] [rounds (default 20)] [hits in flight a round]
  *
  * Each run takes about a minute per reader (comparison 1's full sizes). It prints figures only; nothing is written.
  */
@@ -27,6 +27,8 @@ const unknown = asked.filter((r) => !(READERS as readonly string[]).includes(r))
 if (unknown.length > 0) throw new Error(`unknown reader ${unknown.join(", ")}; choose among ${READERS.join(", ")}`);
 const rounds = Number(process.argv[3] ?? 20);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error("rounds must be a positive whole number");
+const concurrent = Number(process.argv[4] ?? FULL_SIZES.concurrent);
+if (!Number.isInteger(concurrent) || concurrent < 1) throw new Error("hits in flight a round must be a positive whole number");
 
 // A fresh hit never calls the source: its delay does not matter here.
 const ctx = await startBenchContext(20);
@@ -64,8 +66,8 @@ for (const reader of asked) {
   }
 }
 
-const figures = await runRounds(ctx, subjects, { ...FULL_SIZES, rounds });
-console.log(`${rounds} rounds; ratio of throughput to the bare get (median, range); client CPU µs per hit`);
+const figures = await runRounds(ctx, subjects, { ...FULL_SIZES, rounds, concurrent });
+console.log(`${rounds} rounds, ${concurrent} hits in flight a round; ratio of throughput to the bare get (median, range); client CPU µs per hit`);
 for (const s of subjects) {
   const f = figures.get(s.id)!;
   console.log(
