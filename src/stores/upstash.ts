@@ -44,9 +44,10 @@ export class UpstashStore implements CacheStore {
   }
 
   get(key: string): Promise<StoredEntry> {
-    return this.#redis.get<unknown>(key).then(toStoredEntry);
+    return this.getRaw(key).then(toStoredEntry);
   }
 
+  /** The value `@upstash/redis` read (already deserialized), before {@link toStoredEntry}. */
   getRaw(key: string): Promise<unknown> {
     return this.#redis.get<unknown>(key);
   }
